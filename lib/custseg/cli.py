@@ -1,0 +1,168 @@
+"""Command line of the jobs: ``generate``, ``train`` and ``sql``.
+
+Each command parses its arguments, loads the config, creates the only SparkSession and calls
+one function of the library. Errors the user can fix are printed as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Callable, Optional
+
+from custseg.config import ConfigError, JobConfig, load_config
+
+EXIT_USAGE = 2
+log = logging.getLogger("custseg")
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Run one command, e.g. ``main(["train", "--conf", "conf/customers.yaml"])``; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging()
+    from custseg.io import InputError
+
+    try:
+        return args.command(args)
+    except (ConfigError, InputError, FileExistsError) as error:
+        print(f"custseg: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="custseg", description="Customer segmentation on Spark.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    generate = _command(commands, "generate", "write synthetic customers with planted segments", _generate)
+    generate.add_argument("--rows", type=_positive_int, required=True, help="number of customers")
+    generate.add_argument("--output", required=True, help="directory to write (replaced if it exists)")
+    generate.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    generate.add_argument("--seed", type=int, default=42)
+
+    train = _command(commands, "train", "train a model version and segment a snapshot", _train)
+    train.add_argument("--conf", required=True, help="job config YAML, e.g. conf/customers.yaml")
+    train.add_argument("--input", help="CSV or Parquet path (default: input.path of the config)")
+    train.add_argument("--run-date", type=_date, help="date the outputs are filed under (default: today, UTC)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key, e.g. --set clustering.k=5 (repeatable)")
+
+    sql = _command(commands, "sql", "run SQL against the job's catalog and print the result", _sql)
+    sql.add_argument("query", help='e.g. "SELECT * FROM custseg.run_metrics"')
+    sql.add_argument("--conf", help="job config YAML whose output section locates the catalog")
+    sql.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    sql.add_argument("--limit", type=_positive_int, default=1000, help="most rows to print (default 1000)")
+    return parser
+
+
+def _command(commands, name: str, help_text: str, handler: Callable[[argparse.Namespace], int]):
+    parser = commands.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(command=handler)
+    return parser
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from custseg import io
+    from custseg.generator import generate_customers
+    from custseg.session import build_session
+
+    spark = build_session(JobConfig())
+    try:
+        io.write_files(generate_customers(spark, rows=args.rows, seed=args.seed), args.output, fmt=args.format)
+    finally:
+        spark.stop()
+    print(f"custseg: wrote {args.rows:,} generated customers to {Path(args.output).resolve()} ({args.format})")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from custseg import train
+    from custseg.session import build_session
+
+    config = _job_config(args.conf, args.set, input_path=args.input)
+    run_date = args.run_date or datetime.now(timezone.utc).date()
+    spark = build_session(config)
+    try:
+        result = train.run(spark, config, run_date=run_date)
+    finally:
+        spark.stop()
+    print(_summary(config, result, run_date))
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from custseg.session import build_session
+
+    config = _job_config(args.conf, args.set) if args.conf else JobConfig()
+    spark = build_session(config)
+    try:
+        if spark.catalog.databaseExists(config.output.database):
+            spark.catalog.setCurrentDatabase(config.output.database)
+        spark.sql(args.query).show(n=args.limit, truncate=False)
+    finally:
+        spark.stop()
+    return 0
+
+
+def _job_config(path: str, overrides: list[str], *, input_path: Optional[str] = None) -> JobConfig:
+    config = load_config(path, overrides)
+    if input_path is not None:
+        source = dataclasses.replace(config.input, path=input_path, format=_format_of(input_path, config.input.format))
+        config = dataclasses.replace(config, input=source)
+    return config
+
+
+def _format_of(path: str, default: str) -> str:
+    """CSV or Parquet, told by the file name or the files in a directory; else the config's format."""
+    candidate = Path(path)
+    names = [p.name for p in candidate.iterdir()] if candidate.is_dir() else [candidate.name]
+    if any(name.endswith(".parquet") for name in names):
+        return "parquet"
+    if any(name.endswith((".csv", ".csv.gz")) for name in names):
+        return "csv"
+    return default
+
+
+def _summary(config: JobConfig, result, run_date: date) -> str:
+    m = result.metrics
+    db = config.output.database
+    quality = f"silhouette {m['silhouette']:.3f} (latent space, squared Euclidean)"
+    if m["purity"] is not None:
+        quality += f", purity {m['purity']:.3f}, NMI {m['nmi']:.3f}, ARI {m['ari']:.3f}"
+    tables = ", ".join(f"{db}.{t}" for t in ("customer_segments", "segment_profiles", "run_metrics", "label_mapping")
+                       if t != "label_mapping" or m["purity"] is not None)
+    query = (f"SELECT segment, count(*) AS customers FROM {db}.customer_segments "
+             f"WHERE run_date = '{run_date}' GROUP BY segment ORDER BY segment")
+    return "\n".join([
+        f"custseg: model {result.model_version} segmented {m['rows_segmented']:,} of {m['rows_read']:,} customers "
+        f"into {m['k']} segments in {m['seconds_total']:.0f} s",
+        f"  tables:    {tables}",
+        f"  warehouse: {Path(config.output.warehouse_dir).resolve()}",
+        f"  model:     {result.bundle}",
+        f"  quality:   {quality}",
+        f"  try:       ./spark-submit.sh sql \"{query}\"",
+    ])
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    for noisy in ("py4j", "tensorflow", "absl"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a date like 2026-01-31") from None

@@ -1,0 +1,275 @@
+"""Typed, validated job configuration loaded from YAML.
+
+The YAML maps one to one onto the frozen dataclasses below. Unknown keys, wrong types and
+values outside what is allowed fail fast with a one-line :class:`ConfigError` that names the
+key and what it accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased as one line that names the key and the fix."""
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    header: bool = True
+    delimiter: str = ","
+    quote: str = '"'
+    escape: str = '"'
+    encoding: str = "UTF-8"
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    path: Optional[str] = None
+    format: Literal["csv", "parquet", "table"] = "csv"
+    csv: CsvOptions = field(default_factory=CsvOptions)
+    # Customers generated when no path is given, so the job runs with nothing but the repository.
+    generated_rows: int = 20000
+
+
+@dataclass(frozen=True)
+class ColumnsConfig:
+    id: str = "ID"
+    numeric: list[str] = field(default_factory=lambda: ["Age", "Work_Experience", "Family_Size"])
+    nominal: list[str] = field(
+        default_factory=lambda: ["Gender", "Ever_Married", "Graduated", "Profession", "Var_1"]
+    )
+    ordinal: dict[str, list[str]] = field(
+        default_factory=lambda: {"Spending_Score": ["Low", "Average", "High"]}
+    )
+    label: Optional[str] = "Segmentation"
+
+    @property
+    def categorical(self) -> list[str]:
+        """Nominal and ordinal columns: the ones profiled by category share."""
+        return [*self.nominal, *self.ordinal]
+
+    @property
+    def inputs(self) -> list[str]:
+        """Every column that feeds the features, in a fixed order."""
+        return [*self.numeric, *self.ordinal, *self.nominal]
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    # "index" as in the reference method (one number per category), or "onehot".
+    encoding: Literal["index", "onehot"] = "index"
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    sample_rows: int = 20000
+    hidden_layers: list[int] = field(default_factory=lambda: [16, 12])
+    latent_dim: int = 8
+    activation: str = "relu"
+    dropout: float = 0.2
+    learning_rate: float = 0.001
+    epochs: int = 100
+    batch_size: int = 32
+    validation_split: float = 0.2
+    early_stopping_patience: int = 15
+    reduce_lr_factor: float = 0.5
+    reduce_lr_patience: int = 5
+    min_learning_rate: float = 1.0e-6
+
+
+@dataclass(frozen=True)
+class ClusteringConfig:
+    k: int = 7
+    max_iter: int = 20
+    tol: float = 1.0e-4
+    init_steps: int = 2
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    database: str = "custseg"
+    warehouse_dir: str = "warehouse"
+    # Versioned model bundles; relative paths are taken below warehouse_dir.
+    model_dir: str = "models"
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    app_name: str = "custseg"
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    seed: int = 42
+    input: InputConfig = field(default_factory=InputConfig)
+    columns: ColumnsConfig = field(default_factory=ColumnsConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
+    clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    spark: SparkConfig = field(default_factory=SparkConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The effective configuration as plain data, for logs and the model manifest."""
+        return dataclasses.asdict(self)
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> JobConfig:
+    """Read a YAML config, apply ``key=value`` overrides and validate the result.
+
+    Parameters
+    ----------
+    path : YAML file.
+    overrides : dotted ``key=value`` strings (values parsed as YAML), e.g. ``clustering.k=5``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; pass --conf with a YAML file such as conf/customers.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys at the top level")
+    for override in overrides:
+        _apply_override(raw, override)
+    return config_from_dict(raw)
+
+
+def config_from_dict(raw: dict[str, Any]) -> JobConfig:
+    """Build and validate a :class:`JobConfig` from plain data."""
+    config = _build(JobConfig, raw, "")
+    _validate(config)
+    return config
+
+
+def _apply_override(raw: dict[str, Any], override: str) -> None:
+    key, sep, text = override.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set {override!r} must look like key=value, e.g. clustering.k=5")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    *parents, leaf = key.split(".")
+    node = raw
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: {part} is not a section of the config")
+        node = child
+    node[leaf] = value
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config key {prefix.rstrip('.') or '(top level)'} must be a mapping")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        key = prefix + str(unknown[0])
+        raise ConfigError(f"unknown config key {key}; allowed here: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    values = {name: _convert(hints[name], raw[name], prefix + name) for name in raw}
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key + ".")
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(inner, value, key)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"config key {key} is {value!r}; allowed: {', '.join(map(str, args))}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"config key {key} must be a list, got {_type_name(value)}")
+        return [_convert(args[0], item, f"{key}[{i}]") for i, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key {key} must be a mapping, got {_type_name(value)}")
+        return {
+            _convert(args[0], k, f"{key} (a key)"): _convert(args[1], v, f"{key}.{k}")
+            for k, v in value.items()
+        }
+    return _scalar(hint, value, key)
+
+
+def _scalar(hint: type, value: Any, key: str) -> Any:
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        # Spark settings such as spark.sql.shuffle.partitions: 8 arrive from YAML as numbers.
+        return str(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(f"config key {key} must be {_TYPE_WORDS[hint]}, got {_type_name(value)} {value!r}")
+    return value
+
+
+_TYPE_WORDS = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def _validate(config: JobConfig) -> None:
+    checks = [
+        (config.clustering.k >= 2, "clustering.k must be at least 2"),
+        (config.clustering.max_iter >= 1, "clustering.max_iter must be at least 1"),
+        (config.clustering.init_steps >= 1, "clustering.init_steps must be at least 1"),
+        (config.autoencoder.sample_rows >= 10, "autoencoder.sample_rows must be at least 10"),
+        (config.autoencoder.latent_dim >= 1, "autoencoder.latent_dim must be at least 1"),
+        (all(n >= 1 for n in config.autoencoder.hidden_layers), "autoencoder.hidden_layers must be positive sizes"),
+        (0 <= config.autoencoder.dropout < 1, "autoencoder.dropout must be in [0, 1)"),
+        (0 < config.autoencoder.validation_split < 1, "autoencoder.validation_split must be in (0, 1)"),
+        (config.autoencoder.epochs >= 1, "autoencoder.epochs must be at least 1"),
+        (config.autoencoder.batch_size >= 1, "autoencoder.batch_size must be at least 1"),
+        (config.autoencoder.learning_rate > 0, "autoencoder.learning_rate must be positive"),
+        (config.input.generated_rows >= 1, "input.generated_rows must be at least 1"),
+        (config.input.path is not None or config.input.format != "table",
+         "input.path must name the table when input.format is table"),
+        (len(config.input.csv.delimiter) == 1, "input.csv.delimiter must be one character"),
+        (IDENTIFIER.match(config.output.database) is not None,
+         f"output.database {config.output.database!r} must be a SQL identifier (letters, digits, _)"),
+        (bool(config.columns.inputs), "columns must name at least one numeric, nominal or ordinal column"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+    _validate_columns(config.columns)
+
+
+def _validate_columns(columns: ColumnsConfig) -> None:
+    names = [columns.id, *columns.inputs] + ([columns.label] if columns.label else [])
+    seen: set[str] = set()
+    for name in names:
+        if not IDENTIFIER.match(name):
+            raise ConfigError(f"column {name!r} must be a SQL identifier (letters, digits, _)")
+        if name in seen:
+            raise ConfigError(f"column {name} is named twice in columns; give each column one role")
+        seen.add(name)
+    for name, levels in columns.ordinal.items():
+        if len(levels) < 2 or len(set(levels)) != len(levels):
+            raise ConfigError(f"columns.ordinal.{name} must list at least two distinct levels, lowest first")

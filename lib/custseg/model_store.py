@@ -1,0 +1,66 @@
+"""Versioned model bundles on disk, each written whole or not at all."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+FEATURES = "features"
+KERAS_MODEL = "autoencoder.keras"
+ENCODER_WEIGHTS = "encoder_weights.npz"
+KMEANS = "kmeans"
+
+
+def new_version(now: datetime | None = None) -> str:
+    """A version name that sorts by creation time, e.g. ``20260101T120000Z``."""
+    return (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+
+
+@contextmanager
+def new_bundle(model_dir: Path, version: str) -> Iterator[Path]:
+    """Yield a scratch directory to write a bundle into; publish it as ``model_dir/version`` on success.
+
+    The bundle appears under its final name only by one rename after every part is written, so a
+    failed or killed run never leaves a half-written bundle where readers look.
+    """
+    final = model_dir / version
+    if final.exists():
+        raise FileExistsError(f"model version {version} already exists at {final}")
+    scratch = model_dir / f".incomplete-{version}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        yield scratch
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    scratch.rename(final)
+
+
+def write_manifest(bundle: Path, manifest: dict[str, Any]) -> None:
+    """Write the bundle's manifest (version, time, config, schema, metrics, library versions)."""
+    (bundle / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str), encoding="utf-8")
+
+
+def read_manifest(bundle: Path) -> dict[str, Any]:
+    """Read a bundle's manifest."""
+    return json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and of the libraries a bundle depends on, to reproduce or audit it."""
+    versions = {"python": platform.python_version()}
+    for package in ("pyspark", "tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas", "pyarrow"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions

@@ -1,0 +1,109 @@
+"""The shapes of the job's output tables, built from a segmented DataFrame and small results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Optional
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    DateType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from custseg.config import ColumnsConfig
+from custseg.metrics import LabelAgreement
+
+STAGES = ("read", "features", "train", "encode", "cluster", "metrics", "write", "total")
+COUNTS = ("rows_read", "rows_segmented", "rows_quarantined", "values_unparsed", "sample_rows", "epochs_run")
+SCORES = (
+    "silhouette", "silhouette_input", "davies_bouldin", "calinski_harabasz", "inertia",
+    "reconstruction_mse", "reconstruction_mae", "purity", "nmi", "ari",
+)
+RUN_METRICS_SCHEMA = StructType(
+    [
+        StructField("model_version", StringType()),
+        StructField("run_kind", StringType()),
+        StructField("input", StringType()),
+        StructField("finished_at", TimestampType()),
+        StructField("k", IntegerType()),
+        *[StructField(name, LongType()) for name in COUNTS],
+        *[StructField(name, DoubleType()) for name in SCORES],
+        *[StructField(f"seconds_{stage}", DoubleType()) for stage in STAGES],
+        StructField("run_date", DateType()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Agreement of the segments with the configured label; empty when there is no label."""
+
+    label: Optional[str]
+    result: Optional[LabelAgreement]
+
+    @property
+    def scores(self) -> dict[str, Optional[float]]:
+        """Purity, NMI and ARI, or nulls without a label."""
+        if self.result is None:
+            return {"purity": None, "nmi": None, "ari": None}
+        return {"purity": self.result.purity, "nmi": self.result.nmi, "ari": self.result.ari}
+
+
+def run_tables(*, segmented: DataFrame, profiles: DataFrame, agreement: Agreement, columns: ColumnsConfig,
+               model_version: str, run_date: date) -> dict[str, DataFrame]:
+    """The per-customer, per-segment and per-label tables of one run, keyed by table name."""
+    stamp = [F.lit(model_version).alias("model_version"), F.lit(run_date).alias("run_date")]
+    tables = {
+        "customer_segments": segmented.select(
+            F.col(columns.id).alias("customer_id"),
+            "segment",
+            "distance",
+            F.col("latent").cast("array<float>").alias("latent"),
+            "reconstruction_error",
+            *stamp,
+        ),
+        "segment_profiles": profiles.select("*", *stamp),
+    }
+    if agreement.result is not None:
+        mapping = segmented.sparkSession.createDataFrame(
+            _mapping_rows(agreement),
+            "segment int, majority_label string, segment_purity double, size long",
+        )
+        tables["label_mapping"] = mapping.select("*", F.lit(agreement.label).alias("label_column"), *stamp)
+    return tables
+
+
+def _mapping_rows(agreement: Agreement) -> list[tuple]:
+    return [(m.segment, m.majority_label, m.segment_purity, m.size) for m in agreement.result.mapping]
+
+
+def run_metrics_row(*, run_kind: str, run_date: date, model_version: str, source: str, k: int,
+                    counts: dict[str, int], metrics: dict[str, Optional[float]],
+                    seconds: dict[str, float]) -> dict[str, object]:
+    """One ``run_metrics`` row: what ran, on what, how many rows, how good, how long per stage."""
+    row: dict[str, object] = {
+        "model_version": model_version, "run_kind": run_kind, "input": source,
+        "finished_at": datetime.now(timezone.utc).replace(tzinfo=None), "k": k, "run_date": run_date,
+    }
+    row.update({name: counts.get(name) for name in COUNTS})
+    row.update({name: _float_or_none(metrics.get(name)) for name in SCORES})
+    row.update({f"seconds_{stage}": _float_or_none(seconds.get(stage)) for stage in STAGES})
+    return row
+
+
+def run_metrics_frame(spark: SparkSession, row: dict[str, object]) -> DataFrame:
+    """The one-row ``run_metrics`` DataFrame for :func:`run_metrics_row`."""
+    return spark.createDataFrame([tuple(row[f.name] for f in RUN_METRICS_SCHEMA.fields)], RUN_METRICS_SCHEMA)
+
+
+def _float_or_none(value: object) -> Optional[float]:
+    return None if value is None else float(value)

@@ -1,0 +1,47 @@
+"""Shared fixtures: one local[2] SparkSession with a Hive catalog in a temporary warehouse."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ["PYSPARK_PYTHON"] = sys.executable
+os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "customer-segmentation"
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("warehouse")
+
+
+@pytest.fixture(scope="session")
+def spark(warehouse):
+    from pyspark.sql import SparkSession
+
+    from custseg.session import catalog_settings
+
+    builder = (
+        SparkSession.builder.master("local[2]")
+        .appName("custseg-tests")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
+    )
+    for key, value in catalog_settings(warehouse).items():
+        builder = builder.config(key, value)
+    session = builder.enableHiveSupport().getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    if not (REAL_DATA / "Train.csv").is_file():
+        pytest.skip(f"real customer data not found at {REAL_DATA}; place the shared data beside the repository")
+    return REAL_DATA
