@@ -10,6 +10,7 @@ import pytest
 
 os.environ["PYSPARK_PYTHON"] = sys.executable
 os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "customer-segmentation"
 
@@ -30,6 +31,7 @@ def spark(warehouse):
         .appName("custseg-tests")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
     )
     for key, value in catalog_settings(warehouse).items():

@@ -165,7 +165,7 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         value = text
-    *parents, leaf = key.split(".")
+    *parents, leaf = _override_path(key)
     node = raw
     for part in parents:
         child = node.setdefault(part, {})
@@ -173,6 +173,19 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
             raise ConfigError(f"--set {key}: {part} is not a section of the config")
         node = child
     node[leaf] = value
+
+
+def _override_path(key: str) -> list[str]:
+    """Split a dotted key into sections; inside a mapping of settings the rest is one key."""
+    parts = key.split(".")
+    hint: Any = JobConfig
+    for depth, part in enumerate(parts):
+        if typing.get_origin(hint) is dict:
+            return [*parts[:depth], ".".join(parts[depth:])]
+        if not dataclasses.is_dataclass(hint):
+            break
+        hint = typing.get_type_hints(hint).get(part)
+    return parts
 
 
 def _build(cls: type, raw: Any, prefix: str) -> Any:

@@ -47,8 +47,10 @@ def build_feature_pipeline(columns: ColumnsConfig, *, encoding: str) -> Pipeline
         )
         if encoding == "onehot":
             encoded = [f"__ohe_{c}" for c in columns.nominal]
+            # The indexer's "keep" bucket is already a category of its output, so unseen values get
+            # an indicator of their own without the encoder adding a second one.
             stages.append(
-                OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep", dropLast=False)
+                OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="error", dropLast=False)
             )
     stages += [
         VectorAssembler(inputCols=[*numeric_out, *encoded], outputCol="__assembled"),

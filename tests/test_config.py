@@ -1,0 +1,95 @@
+"""Config loading: defaults, overrides and one-line errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from custseg.config import AutoencoderConfig, ConfigError, JobConfig, config_from_dict, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_configs_load_and_describe_the_real_data():
+    config = load_config(ROOT / "conf" / "customers.yaml")
+    assert config.columns.id == "ID"
+    assert config.columns.numeric == ["Age", "Work_Experience", "Family_Size"]
+    assert config.columns.nominal == ["Gender", "Ever_Married", "Graduated", "Profession", "Var_1"]
+    assert config.columns.ordinal == {"Spending_Score": ["Low", "Average", "High"]}
+    assert config.columns.label == "Segmentation"
+    assert config.clustering.k == 7
+    assert config.autoencoder == AutoencoderConfig()
+    assert load_config(ROOT / "conf" / "generated.yaml").columns.label == "planted_segment"
+
+
+def test_empty_config_is_all_defaults():
+    assert config_from_dict({}) == JobConfig()
+
+
+def test_overrides_are_typed_by_yaml(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: 1\n")
+    config = load_config(path, ["clustering.k=5", "autoencoder.learning_rate=0.01", "input.path=data.csv",
+                                "autoencoder.hidden_layers=[32, 16]", "spark.conf.spark.sql.shuffle.partitions=8"])
+    assert config.clustering.k == 5
+    assert config.autoencoder.learning_rate == 0.01
+    assert config.input.path == "data.csv"
+    assert config.autoencoder.hidden_layers == [32, 16]
+    assert config.seed == 1
+
+
+def test_spark_settings_keep_dotted_keys():
+    config = config_from_dict({"spark": {"conf": {"spark.sql.shuffle.partitions": 8}}})
+    assert config.spark.conf == {"spark.sql.shuffle.partitions": "8"}
+
+
+def test_int_is_accepted_where_a_float_is_expected():
+    assert config_from_dict({"autoencoder": {"dropout": 0}}).autoencoder.dropout == 0.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"clustering": {"kk": 3}}, "unknown config key clustering.kk; allowed here: k, max_iter, tol, init_steps"),
+        ({"sed": 1}, "unknown config key sed;"),
+        ({"clustering": {"k": "seven"}}, "config key clustering.k must be a whole number, got str 'seven'"),
+        ({"clustering": {"k": True}}, "config key clustering.k must be a whole number, got bool True"),
+        ({"clustering": {"k": 1}}, "clustering.k must be at least 2"),
+        ({"features": {"encoding": "hash"}}, "config key features.encoding is 'hash'; allowed: index, onehot"),
+        ({"columns": {"numeric": "Age"}}, "config key columns.numeric must be a list, got str"),
+        ({"autoencoder": {"dropout": 1.5}}, "autoencoder.dropout must be in [0, 1)"),
+        ({"output": {"database": "cust-seg; DROP"}}, "output.database 'cust-seg; DROP' must be a SQL identifier"),
+        ({"columns": {"id": "Age"}}, "column Age is named twice"),
+        ({"columns": {"ordinal": {"Spending_Score": ["Low"]}}}, "columns.ordinal.Spending_Score must list at least two"),
+        ({"input": {"format": "table"}}, "input.path must name the table"),
+        ({"autoencoder": 3}, "config key autoencoder must be a mapping"),
+    ],
+)
+def test_config_errors_are_one_line_and_name_the_key(raw, message):
+    with pytest.raises(ConfigError) as error:
+        config_from_dict(raw)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_file_and_bad_yaml_and_bad_override(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist; pass --conf"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: [1\n")
+    with pytest.raises(ConfigError, match="not valid YAML at line"):
+        load_config(bad)
+    good = tmp_path / "good.yaml"
+    good.write_text("{}")
+    with pytest.raises(ConfigError, match="must look like key=value"):
+        load_config(good, ["clustering.k"])
+    with pytest.raises(ConfigError, match="unknown config key clustering.kay"):
+        load_config(good, ["clustering.kay=3"])
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("seed: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)

@@ -1,0 +1,91 @@
+"""Reading snapshots with the configured schema, and writing run-date partitions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pyspark.sql.types import IntegerType
+from pyspark.testing import assertDataFrameEqual
+
+from custseg import io
+from custseg.config import ColumnsConfig, CsvOptions, InputConfig
+
+COLUMNS = ColumnsConfig(
+    id="ID", numeric=["Age"], nominal=["Gender"], ordinal={"Score": ["Low", "High"]}, label="Segmentation"
+)
+
+
+def _csv(tmp_path, text: str, *, name="in.csv", encoding="utf-8") -> str:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def _read(spark, path, **csv):
+    source = InputConfig(path=path, format="csv", csv=CsvOptions(**csv))
+    return io.read_customers(spark, source=source, columns=COLUMNS)
+
+
+def test_csv_is_read_by_header_name_with_types_and_counted_failures(spark, tmp_path):
+    path = _csv(
+        tmp_path,
+        "\ufeffScore,ID,Extra,Gender,Age,Segmentation\r\n"
+        "Low,1,x, Male ,30,A\r\n"
+        "High,2,y,Female,abc,B\r\n"
+        'High,3,z,"Fe,male","3,5",\r\n'
+        ",4,,,,C\r\n",
+    )
+    expected = spark.createDataFrame(
+        [("1", 30.0, "Low", "Male", "A", 0), ("2", None, "High", "Female", "B", 1),
+         ("3", None, "High", "Fe,male", None, 1), ("4", None, None, None, "C", 0)],
+        "ID string, Age double, Score string, Gender string, Segmentation string, unparsed_values int",
+    )
+    assertDataFrameEqual(_read(spark, path), expected)
+
+
+def test_semicolon_delimiter_and_latin1_encoding(spark, tmp_path):
+    path = _csv(tmp_path, "ID;Age;Gender;Score\n1;40;Mäle;High\n", encoding="latin-1")
+    row = _read(spark, path, delimiter=";", encoding="ISO-8859-1").first()
+    assert (row.ID, row.Age, row.Gender, row.Score, row.Segmentation) == ("1", 40.0, "Mäle", "High", None)
+
+
+def test_missing_required_column_is_one_line_error(spark, tmp_path):
+    path = _csv(tmp_path, "ID,Age,Score\n1,30,Low\n")
+    with pytest.raises(io.InputError, match=r"has no column Gender; it has ID, Age, Score; fix the columns"):
+        _read(spark, path)
+
+
+def test_missing_input_path(spark, tmp_path):
+    with pytest.raises(io.InputError, match="does not exist; pass --input"):
+        _read(spark, str(tmp_path / "nope.csv"))
+
+
+def test_parquet_with_numeric_ids_is_cast_to_the_schema(spark, tmp_path):
+    frame = spark.createDataFrame([(7, 31, "Male", "Low")], "ID long, Age int, Gender string, Score string")
+    frame.write.parquet(str(tmp_path / "p"))
+    source = InputConfig(path=str(tmp_path / "p"), format="parquet")
+    result = io.read_customers(spark, source=source, columns=COLUMNS)
+    expected = io.customer_schema(COLUMNS).add("unparsed_values", IntegerType())
+    assert [(f.name, f.dataType) for f in result.schema] == [(f.name, f.dataType) for f in expected]
+    assert result.first() == ("7", 31.0, "Low", "Male", None, 0)
+
+
+def test_write_partition_replaces_only_that_run_date(spark):
+    spark.sql("CREATE DATABASE IF NOT EXISTS io_test")
+    table = "io_test.parts"
+    day1, day2 = dt.date(2026, 1, 1), dt.date(2026, 1, 2)
+    schema = "customer_id string, segment int, run_date date"
+    io.write_partition(spark.createDataFrame([("a", 1, day1), ("b", 2, day1)], schema), table)
+    io.write_partition(spark.createDataFrame([("c", 3, day2)], schema), table)
+    io.write_partition(spark.createDataFrame([("a", 5, day1)], schema), table)
+    expected = spark.createDataFrame([("a", 5, day1), ("c", 3, day2)], schema)
+    assertDataFrameEqual(spark.table(table), expected)
+
+
+def test_write_partition_refuses_a_table_of_another_shape(spark):
+    spark.sql("CREATE DATABASE IF NOT EXISTS io_test")
+    table = "io_test.shape"
+    io.write_partition(spark.createDataFrame([("a", dt.date(2026, 1, 1))], "x string, run_date date"), table)
+    with pytest.raises(io.InputError, match="drop the table or write to another output.database"):
+        io.write_partition(spark.createDataFrame([(1, dt.date(2026, 1, 1))], "y int, run_date date"), table)
