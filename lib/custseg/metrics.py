@@ -1,0 +1,264 @@
+"""Distributed quality metrics of a segmentation: every row-level sum is a Spark aggregation.
+
+Only small aggregates reach the driver: per-segment sufficient statistics (k rows of d numbers)
+and the segment x label contingency table. The numpy helpers at the bottom work on those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pyspark.ml.evaluation import ClusteringEvaluator
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+
+@dataclass(frozen=True)
+class Separation:
+    """Cluster separation in the latent space (means of members, not the k-means centroids)."""
+
+    davies_bouldin: float
+    calinski_harabasz: float
+    within_ss: float
+
+
+@dataclass(frozen=True)
+class SegmentLabel:
+    """One segment's majority label; ``size`` counts the segment's rows that carry a label."""
+
+    segment: int
+    majority_label: str
+    segment_purity: float
+    size: int
+
+
+@dataclass(frozen=True)
+class LabelAgreement:
+    """Agreement between segments and a reference labelling."""
+
+    purity: float
+    nmi: float
+    ari: float
+    mapping: list[SegmentLabel]
+
+
+def silhouette(df: DataFrame, *, vector_col: str, segment_col: str = "segment") -> float:
+    """Mean silhouette coefficient with squared Euclidean distances.
+
+    Spark's ``ClusteringEvaluator`` with ``distanceMeasure="squaredEuclidean"`` computes the
+    exact silhouette (not a sample) in O(N k) from per-cluster sums; it equals scikit-learn's
+    ``silhouette_score(X, labels, metric="sqeuclidean")``, so it is not the plain Euclidean one.
+
+    Parameters
+    ----------
+    df : rows with a Vector column and an integer segment column.
+    vector_col : the Vector column to measure in (e.g. ``latent_vector`` or ``features``).
+    segment_col : the segment id column.
+    """
+    evaluator = ClusteringEvaluator(
+        featuresCol=vector_col,
+        predictionCol=segment_col,
+        metricName="silhouette",
+        distanceMeasure="squaredEuclidean",
+    )
+    return float(evaluator.evaluate(df))
+
+
+def _as_doubles(col: Column) -> Column:
+    return F.transform(col, lambda x: x.cast("double"))
+
+
+def _segment_sums(df: DataFrame, latent_col: str, segment_col: str) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Pass 1: (segment ids, n_k, per-segment sum vectors), sorted by segment."""
+    first = df.select(F.size(latent_col).alias("d")).first()
+    if first is None:
+        raise ValueError("separation needs at least one row")
+    dim = int(first["d"])
+    latent = _as_doubles(F.col(latent_col))
+    rows = (
+        df.groupBy(F.col(segment_col).alias("segment"))
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.min(F.size(latent_col)).alias("dmin"),
+            F.max(F.size(latent_col)).alias("dmax"),
+            *[F.sum(latent[i]).alias(f"s{i}") for i in range(dim)],
+        )
+        .orderBy("segment")
+        .collect()
+    )
+    if any(r["dmin"] != dim or r["dmax"] != dim for r in rows):
+        raise ValueError(f"column {latent_col!r} must hold arrays of one length (first row has {dim})")
+    counts = np.array([r["n"] for r in rows], dtype=np.float64)
+    sums = np.array([[r[f"s{i}"] for i in range(dim)] for r in rows], dtype=np.float64)
+    return [int(r["segment"]) for r in rows], counts, sums
+
+
+def _distances_to_means(
+    df: DataFrame, means: dict[int, np.ndarray], latent_col: str, segment_col: str
+) -> dict[int, tuple[float, float]]:
+    """Pass 2: per segment, sum of Euclidean and of squared distances of members to their mean.
+
+    The means travel as a literal map in the plan (k x d numbers), and the distance is built
+    from higher-order functions, so rows never leave the JVM for a Python UDF.
+    """
+    lookup = F.create_map(
+        *[part for seg, mu in means.items() for part in (F.lit(seg), F.array(*[F.lit(float(v)) for v in mu]))]
+    )
+    diff = F.zip_with(_as_doubles(F.col(latent_col)), F.element_at(lookup, F.col(segment_col)), lambda x, m: x - m)
+    sq = F.aggregate(diff, F.lit(0.0), lambda acc, v: acc + v * v)
+    rows = (
+        df.select(F.col(segment_col).alias("segment"), sq.alias("sq"))
+        .groupBy("segment")
+        .agg(F.sum(F.sqrt("sq")).alias("dist"), F.sum("sq").alias("sq"))
+        .collect()
+    )
+    return {int(r["segment"]): (float(r["dist"]), float(r["sq"])) for r in rows}
+
+
+def _davies_bouldin(means: np.ndarray, scatter: np.ndarray) -> float:
+    """Davies-Bouldin from segment means and mean member-to-mean distances (sklearn's conventions)."""
+    centre_dist = np.sqrt(((means[:, None, :] - means[None, :, :]) ** 2).sum(axis=2))
+    if np.allclose(scatter, 0.0) or np.allclose(centre_dist, 0.0):
+        return 0.0
+    # Coincident means would divide by zero; sklearn treats them as infinitely far apart.
+    centre_dist[centre_dist == 0] = np.inf
+    ratios = (scatter[:, None] + scatter[None, :]) / centre_dist
+    return float(ratios.max(axis=1).mean())
+
+
+def separation(df: DataFrame, *, latent_col: str = "latent", segment_col: str = "segment") -> Separation:
+    """Davies-Bouldin and Calinski-Harabasz indices and the within-segment sum of squares.
+
+    Two aggregation passes: per-segment counts and sums give the segment means; a second pass
+    measures each member against its mean. SSW comes from that second pass rather than from
+    ``sum ||x||^2 - n ||mean||^2``, which loses digits to cancellation when data sit far from 0.
+    Equal to scikit-learn's ``davies_bouldin_score`` / ``calinski_harabasz_score``. ``df`` is
+    read twice (and one row for the dimension): cache it if it is costly to recompute.
+
+    Parameters
+    ----------
+    df : rows with an ``array<float|double>`` latent column and a segment id.
+    latent_col, segment_col : column names.
+    """
+    segments, counts, sums = _segment_sums(df, latent_col, segment_col)
+    n, k = counts.sum(), len(segments)
+    if not 2 <= k <= n - 1:
+        raise ValueError(f"separation needs 2 <= segments <= rows - 1, got {k} segments and {int(n)} rows")
+    means = sums / counts[:, None]
+    per_segment = _distances_to_means(df, dict(zip(segments, means)), latent_col, segment_col)
+    scatter = np.array([per_segment[s][0] for s in segments]) / counts
+    within = float(sum(per_segment[s][1] for s in segments))
+    grand_mean = sums.sum(axis=0) / n
+    between = float((counts * ((means - grand_mean) ** 2).sum(axis=1)).sum())
+    ch = 1.0 if within == 0.0 else (between / (k - 1)) / (within / (n - k))
+    return Separation(davies_bouldin=_davies_bouldin(means, scatter), calinski_harabasz=float(ch), within_ss=within)
+
+
+def inertia(df: DataFrame, *, distance_col: str = "distance") -> float:
+    """K-means cost: sum of squared distances of rows to their model centroid (0 for no rows)."""
+    total = df.agg(F.sum(F.col(distance_col) * F.col(distance_col))).first()[0]
+    return float(total) if total is not None else 0.0
+
+
+def reconstruction(
+    df: DataFrame, *, mse_col: str = "reconstruction_error", mae_col: str = "reconstruction_abs_error"
+) -> tuple[float, float]:
+    """Mean over rows of the per-row squared and absolute reconstruction errors: (MSE, MAE)."""
+    mse, mae = df.agg(F.avg(mse_col), F.avg(mae_col)).first()
+    if mse is None or mae is None:
+        raise ValueError("reconstruction needs at least one row with errors")
+    return float(mse), float(mae)
+
+
+def contingency_table(
+    df: DataFrame, *, label_col: str, segment_col: str = "segment"
+) -> tuple[list[int], list[str], np.ndarray]:
+    """Segment x label counts, aggregated in Spark; rows without a label are left out.
+
+    Returns segment ids (sorted), label names (sorted) and the count matrix (rows segments).
+    """
+    rows = (
+        df.where(F.col(label_col).isNotNull())
+        .groupBy(F.col(segment_col).alias("segment"), F.col(label_col).cast("string").alias("label"))
+        .count()
+        .collect()
+    )
+    segments = sorted({int(r["segment"]) for r in rows})
+    labels = sorted({r["label"] for r in rows})
+    seg_idx = {s: i for i, s in enumerate(segments)}
+    lab_idx = {lab: j for j, lab in enumerate(labels)}
+    table = np.zeros((len(segments), len(labels)), dtype=np.int64)
+    for r in rows:
+        table[seg_idx[int(r["segment"])], lab_idx[r["label"]]] = r["count"]
+    return segments, labels, table
+
+
+def label_agreement(df: DataFrame, *, label_col: str, segment_col: str = "segment") -> LabelAgreement:
+    """Purity, NMI, ARI and each segment's majority label against a reference label column.
+
+    Rows whose label is null are left out of every figure. Ties for the majority label go to
+    the smallest label name, so the mapping is the same on every run.
+    """
+    segments, labels, table = contingency_table(df, label_col=label_col, segment_col=segment_col)
+    if table.sum() == 0:
+        raise ValueError(f"label column {label_col!r} has no non-null values")
+    sizes = table.sum(axis=1)
+    # Labels are sorted and argmax returns the first maximum: ties go to the smallest name.
+    top = table.argmax(axis=1)
+    mapping = [
+        SegmentLabel(s, labels[top[i]], segment_purity=float(table[i, top[i]] / sizes[i]), size=int(sizes[i]))
+        for i, s in enumerate(segments)
+    ]
+    return LabelAgreement(
+        purity=purity_from_contingency(table),
+        nmi=nmi_from_contingency(table),
+        ari=ari_from_contingency(table),
+        mapping=mapping,
+    )
+
+
+def purity_from_contingency(table: np.ndarray) -> float:
+    """Share of rows that carry their segment's majority label (rows: segments, columns: labels)."""
+    table = np.asarray(table, dtype=np.float64)
+    return float(table.max(axis=1).sum() / table.sum())
+
+
+def _entropy(marginal: np.ndarray) -> float:
+    p = marginal[marginal > 0] / marginal.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def nmi_from_contingency(table: np.ndarray) -> float:
+    """Normalised mutual information, arithmetic-mean normalisation (sklearn's default)."""
+    table = np.asarray(table, dtype=np.float64)
+    rows, cols = table.sum(axis=1), table.sum(axis=0)
+    n_rows, n_cols = int((rows > 0).sum()), int((cols > 0).sum())
+    # Neither side splits the data: both entropies are 0 and sklearn calls that a perfect match.
+    if n_rows == n_cols and n_rows <= 1:
+        return 1.0
+    n = table.sum()
+    i, j = np.nonzero(table)
+    nij = table[i, j]
+    mi = float((nij / n * (np.log(nij) + np.log(n) - np.log(rows[i]) - np.log(cols[j]))).sum())
+    if mi == 0.0:
+        return 0.0
+    normaliser = max((_entropy(rows) + _entropy(cols)) / 2.0, np.finfo(np.float64).eps)
+    return float(mi / normaliser)
+
+
+def ari_from_contingency(table: np.ndarray) -> float:
+    """Adjusted Rand index (Hubert and Arabie) from pair counts of the contingency table."""
+    table = np.asarray(table, dtype=np.int64)
+
+    # Python ints keep pair counts exact well past the int64 range of n^2.
+    def pairs(counts: np.ndarray) -> int:
+        return sum(int(c) * (int(c) - 1) // 2 for c in counts.ravel())
+
+    together = pairs(table)
+    same_segment, same_label = pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    if together == same_segment == same_label:
+        return 1.0  # identical partitions (sklearn's special case, also covers n < 2)
+    expected = same_segment * same_label / pairs(np.array([table.sum()]))
+    best = (same_segment + same_label) / 2.0
+    return float((together - expected) / (best - expected))
