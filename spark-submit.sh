@@ -35,16 +35,21 @@ check_java() {
 }
 
 # Installs custseg with the given extras once, and again whenever setup.py changes.
+# The stamp records the setup.py checksum and the extras installed with it.
 ensure_venv() {
-  local extras="$1" stamp="$VENV/.custseg-installed" want
-  want="$extras $(cksum < "$ROOT/setup.py")"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+  local extras="$1" stamp="$VENV/.custseg-installed" sum installed="" extra missing=""
+  sum="$(cksum < "$ROOT/setup.py" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cut -d' ' -f1 "$stamp")" = "$sum" ]; then installed="$(cut -d' ' -f2 "$stamp")"; fi
+  for extra in ${extras//,/ }; do
+    case ",$installed," in *",$extra,"*) ;; *) missing="$extra" ;; esac
+  done
+  [ -n "$missing" ] || return 0
   check_python
   echo "spark-submit.sh: installing custseg[$extras] into $VENV (first use; about two minutes)" >&2
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[$extras]" >&2
-  echo "$want" > "$stamp"
+  echo "$sum $extras" > "$stamp"
 }
 
 run_job() {

@@ -1,0 +1,86 @@
+"""The commands users run, through spark-submit.sh, from a directory of their own."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBMIT = str(ROOT / "spark-submit.sh")
+CONF = str(ROOT / "conf" / "customers.yaml")
+
+
+def submit(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CUSTSEG_VENV": str(Path(os.sys.executable).parents[1])}
+    result = subprocess.run([SUBMIT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
+    return result
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """Rows of the table that DataFrame.show prints."""
+    lines = [line for line in output.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def generated(workdir) -> Path:
+    submit("generate", "--rows", "2000", "--output", "customers", "--format", "csv", "--seed", "3", cwd=workdir)
+    return workdir / "customers"
+
+
+def test_generate_writes_csv_with_the_real_schema(spark, generated):
+    frame = spark.read.csv(str(generated), header=True)
+    assert frame.columns == ["ID", "Gender", "Ever_Married", "Age", "Graduated", "Profession", "Work_Experience",
+                             "Spending_Score", "Family_Size", "Var_1", "planted_segment"]
+    assert frame.count() == 2000
+
+
+def test_train_then_sql_then_spark_sql(workdir, generated):
+    trained = submit("train", "--conf", CONF, "--input", "customers", "--run-date", "2026-03-01",
+                     "--set", "autoencoder.epochs=3", "--set", "columns.label=planted_segment", cwd=workdir)
+    assert f"warehouse: {workdir / 'warehouse'}" in trained.stdout
+    assert "segmented 2,000 of 2,000 customers into 7 segments" in trained.stdout
+    query = "SELECT segment, count(*) FROM custseg.customer_segments GROUP BY segment ORDER BY segment"
+    rows = table_rows(submit("sql", query, cwd=workdir).stdout)
+    assert [int(r[0]) for r in rows] == list(range(7))
+    assert sum(int(r[1]) for r in rows) == 2000
+    metrics = table_rows(submit("sql", "SELECT rows_read, purity, nmi, ari FROM run_metrics", cwd=workdir).stdout)
+    assert len(metrics) == 1 and metrics[0][0] == "2000" and "NULL" not in metrics[0]
+
+    env = {**os.environ, "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"}
+    spark_sql = subprocess.run(
+        ["spark-sql", "--properties-file", str(ROOT / "conf" / "spark-defaults.conf"),
+         "-e", "SELECT count(*) FROM custseg.customer_segments"],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert spark_sql.returncode == 0, spark_sql.stderr[-2000:]
+    assert spark_sql.stdout.split() == ["2000"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--conf", CONF, "--set", "clustering.k=1"], "custseg: error: clustering.k must be at least 2"),
+        (["train", "--conf", CONF, "--set", "clustering.kk=3"], "custseg: error: unknown config key clustering.kk;"),
+        (["train", "--conf", "missing.yaml"], "custseg: error: config file missing.yaml does not exist"),
+        (["train", "--conf", CONF, "--input", "nowhere.csv"], "custseg: error: input path nowhere.csv does not exist"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+    ],
+)
+def test_user_errors_are_one_line_with_exit_code_2(workdir, args, message):
+    result = submit(*args, cwd=workdir, check=False)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower() or "unknown" in line]
+    assert any(message in line for line in errors), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,134 @@
+"""The train job end to end on generated customers, in the test session: tables, counts, metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from custseg import model_store, train
+from custseg.config import config_from_dict
+from custseg.encode import AutoencoderWeights
+
+ROWS = 3000
+DAY1, DAY2 = dt.date(2026, 1, 1), dt.date(2026, 1, 2)
+
+
+@pytest.fixture(scope="module")
+def config(warehouse):
+    return config_from_dict({
+        "seed": 7,
+        "input": {"generated_rows": ROWS},
+        "autoencoder": {"sample_rows": 2000, "epochs": 4},
+        "output": {"database": "e2e", "warehouse_dir": str(warehouse)},
+    })
+
+
+@pytest.fixture(scope="module")
+def first_run(spark, config):
+    return train.run(spark, config, run_date=DAY1)
+
+
+@pytest.fixture(scope="module")
+def second_run(spark, config, first_run):
+    return train.run(spark, config, run_date=DAY2)
+
+
+def _segments(spark, run_date):
+    return spark.table("e2e.customer_segments").where(F.col("run_date") == run_date)
+
+
+def test_every_customer_is_segmented_once(spark, first_run):
+    segments = _segments(spark, DAY1)
+    summary = segments.agg(
+        F.count("*").alias("rows"), F.countDistinct("customer_id").alias("ids"),
+        F.min("segment").alias("low"), F.max("segment").alias("high"), F.min("distance").alias("closest"),
+        F.min(F.size("latent")).alias("dim_low"), F.max(F.size("latent")).alias("dim_high"),
+        F.countDistinct("model_version").alias("versions"), F.min("reconstruction_error").alias("err"),
+    ).first()
+    assert (summary.rows, summary.ids, summary.low, summary.high) == (ROWS, ROWS, 0, 6)
+    assert (summary.dim_low, summary.dim_high, summary.versions) == (8, 8, 1)
+    assert summary.closest >= 0 and summary.err >= 0
+    assert segments.schema.simpleString() == (
+        "struct<customer_id:string,segment:int,distance:double,latent:array<float>,"
+        "reconstruction_error:double,model_version:string,run_date:date>"
+    )
+
+
+def test_segment_ids_are_numbered_by_size(spark, first_run):
+    sizes = [r["count"] for r in _segments(spark, DAY1).groupBy("segment").count().orderBy("segment").collect()]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_run_metrics_hold_every_metric_and_the_identity(spark, first_run):
+    row = spark.table("e2e.run_metrics").where(F.col("run_date") == DAY1).collect()
+    assert len(row) == 1
+    m = row[0].asDict()
+    assert m["model_version"] == first_run.model_version
+    assert m["rows_read"] == ROWS == m["rows_segmented"] + m["rows_quarantined"]
+    assert m["sample_rows"] == 2000 and 1 <= m["epochs_run"] <= 4 and m["k"] == 7
+    assert -1 <= m["silhouette"] <= 1 and -1 <= m["silhouette_input"] <= 1
+    assert m["davies_bouldin"] > 0 and m["calinski_harabasz"] > 0 and m["inertia"] > 0
+    assert 0 < m["reconstruction_mae"] and 0 < m["reconstruction_mse"]
+    # Generated customers are evaluated against the segments planted in them.
+    assert 1 / 7 < m["purity"] <= 1 and 0 < m["nmi"] <= 1 and -1 <= m["ari"] <= 1
+    for stage in ("read", "features", "train", "encode", "cluster", "metrics", "write", "total"):
+        assert m[f"seconds_{stage}"] > 0
+    assert m["seconds_total"] >= sum(m[f"seconds_{s}"] for s in ("read", "features", "train", "encode", "cluster"))
+
+
+def test_inertia_and_distances_agree_with_the_stored_centroids(spark, first_run):
+    centroids = np.array(model_store.read_manifest(first_run.bundle)["centroids"])
+    rows = _segments(spark, DAY1).select("segment", "latent", "distance").collect()
+    expected = [np.linalg.norm(np.array(r.latent, dtype=np.float64) - centroids[r.segment]) for r in rows]
+    np.testing.assert_allclose([r.distance for r in rows], expected, rtol=1e-6, atol=1e-6)
+    assert first_run.metrics["inertia"] == pytest.approx(float(np.sum(np.square(expected))), rel=1e-6)
+
+
+def test_profiles_and_label_mapping_cover_all_customers(spark, first_run):
+    profiles = spark.table("e2e.segment_profiles").where(F.col("run_date") == DAY1)
+    sizes = profiles.select("segment", "segment_size").distinct().agg(F.sum("segment_size")).first()[0]
+    assert sizes == ROWS
+    shares = profiles.where(F.col("level").isNotNull()).groupBy("segment", "feature").agg(F.sum("share").alias("s"))
+    assert shares.where(F.abs(F.col("s") - 1) > 1e-9).count() == 0
+    features = {r.feature for r in profiles.select("feature").distinct().collect()}
+    assert features == {"Age", "Work_Experience", "Family_Size", "Gender", "Ever_Married", "Graduated",
+                        "Profession", "Var_1", "Spending_Score"}
+    mapping = spark.table("e2e.label_mapping").where(F.col("run_date") == DAY1)
+    assert mapping.agg(F.count("*"), F.sum("size")).first() == (7, ROWS)
+    assert {r.label_column for r in mapping.collect()} == {"planted_segment"}
+
+
+def test_model_bundle_is_complete_and_loads_without_pickle(first_run):
+    bundle = Path(first_run.bundle)
+    assert bundle.name == first_run.model_version
+    for part in (model_store.FEATURES, model_store.KERAS_MODEL, model_store.ENCODER_WEIGHTS, model_store.KMEANS):
+        assert (bundle / part).exists(), part
+    manifest = model_store.read_manifest(bundle)
+    assert manifest["version"] == first_run.model_version
+    assert manifest["sample_rows"] == 2000 and len(manifest["history"]) == manifest["epochs_run"]
+    assert manifest["config"]["seed"] == 7 and manifest["metrics"]["silhouette"] == first_run.metrics["silhouette"]
+    assert {"pyspark", "numpy", "python"} <= set(manifest["libraries"])
+    weights = AutoencoderWeights.load(bundle / model_store.ENCODER_WEIGHTS)
+    assert (weights.input_dim, weights.latent_dim) == (9, 8)
+    assert not list(bundle.parent.glob(".incomplete-*"))
+
+
+def test_same_config_and_seed_give_identical_segments(spark, first_run, second_run):
+    assert second_run.model_version != first_run.model_version
+    columns = ["customer_id", "segment", "distance", "latent", "reconstruction_error"]
+    assertDataFrameEqual(_segments(spark, DAY2).select(columns), _segments(spark, DAY1).select(columns))
+
+
+def test_rerunning_a_run_date_replaces_only_that_date(spark, config, second_run):
+    before = {r.run_date: r["count"] for r in spark.table("e2e.customer_segments").groupBy("run_date").count().collect()}
+    rerun = train.run(spark, config, run_date=DAY1)
+    after = spark.table("e2e.customer_segments").groupBy("run_date", "model_version").count().collect()
+    assert before == {DAY1: ROWS, DAY2: ROWS}
+    assert {(r.run_date, r.model_version, r["count"]) for r in after} == {
+        (DAY1, rerun.model_version, ROWS), (DAY2, second_run.model_version, ROWS)}
+    assert spark.table("e2e.run_metrics").count() == 2
