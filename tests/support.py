@@ -1,0 +1,29 @@
+"""Running the user-facing commands from tests, as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBMIT = str(ROOT / "spark-submit.sh")
+CONF = str(ROOT / "conf" / "customers.yaml")
+
+
+def submit(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``spark-submit.sh ARGS`` in ``cwd`` with the virtualenv the tests run in."""
+    env = {**os.environ, "CUSTSEG_VENV": str(Path(sys.executable).parents[1])}
+    result = subprocess.run([SUBMIT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
+    return result
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """The rows (without the header) of the table that ``DataFrame.show`` prints."""
+    lines = [line for line in output.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
