@@ -112,8 +112,10 @@ def test_too_small_sample_names_the_setting():
         train_autoencoder(np.zeros((2, 9), np.float32), settings=dataclasses.replace(SETTINGS, validation_split=0.6), seed=1)
 
 
-def test_one_log_line(sample, caplog):
+def test_logs_a_summary_and_the_loss_history(sample, caplog):
     with caplog.at_level(logging.INFO, logger="custseg.autoencoder"):
-        train_autoencoder(sample[:50], settings=dataclasses.replace(SETTINGS, epochs=1), seed=1)
+        trained = train_autoencoder(sample[:50], settings=dataclasses.replace(SETTINGS, epochs=2), seed=1)
     lines = [r.getMessage() for r in caplog.records if r.name == "custseg.autoencoder"]
-    assert len(lines) == 1 and lines[0].startswith("autoencoder trained: 50 rows, 1 epochs run, best val_loss ")
+    assert len(lines) == 2 and lines[0].startswith("autoencoder trained: 50 rows, 2 epochs run, best val_loss ")
+    history = " ".join(f"{e['loss']:.4f}/{e['val_loss']:.4f}" for e in trained.history)
+    assert lines[1] == f"autoencoder loss / val_loss per epoch: {history}"

@@ -169,6 +169,10 @@ def train_autoencoder(sample: np.ndarray, *, settings: AutoencoderConfig, seed: 
         "autoencoder trained: %d rows, %d epochs run, best val_loss %.5f, %.1f s",
         rows, trained.epochs_run, trained.best_val_loss, seconds,
     )
+    log.info(
+        "autoencoder loss / val_loss per epoch: %s",
+        " ".join(f"{e['loss']:.4f}/{e['val_loss']:.4f}" for e in trained.history),
+    )
     return trained
 
 
