@@ -76,16 +76,20 @@ def test_write_partition_replaces_only_that_run_date(spark):
     table = "io_test.parts"
     day1, day2 = dt.date(2026, 1, 1), dt.date(2026, 1, 2)
     schema = "customer_id string, segment int, run_date date"
-    io.write_partition(spark.createDataFrame([("a", 1, day1), ("b", 2, day1)], schema), table)
-    io.write_partition(spark.createDataFrame([("c", 3, day2)], schema), table)
-    io.write_partition(spark.createDataFrame([("a", 5, day1)], schema), table)
+    io.write_partition(spark.createDataFrame([("a", 1, day1), ("b", 2, day1)], schema), table, run_date=day1)
+    io.write_partition(spark.createDataFrame([("c", 3, day2)], schema), table, run_date=day2)
+    io.write_partition(spark.createDataFrame([("a", 5, day1)], schema), table, run_date=day1)
     expected = spark.createDataFrame([("a", 5, day1), ("c", 3, day2)], schema)
     assertDataFrameEqual(spark.table(table), expected)
+    # A rerun that has no rows for its run date leaves that run date empty, not as it was.
+    io.write_partition(spark.createDataFrame([], schema), table, run_date=day2)
+    assertDataFrameEqual(spark.table(table), spark.createDataFrame([("a", 5, day1)], schema))
 
 
 def test_write_partition_refuses_a_table_of_another_shape(spark):
     spark.sql("CREATE DATABASE IF NOT EXISTS io_test")
     table = "io_test.shape"
-    io.write_partition(spark.createDataFrame([("a", dt.date(2026, 1, 1))], "x string, run_date date"), table)
+    day = dt.date(2026, 1, 1)
+    io.write_partition(spark.createDataFrame([("a", day)], "x string, run_date date"), table, run_date=day)
     with pytest.raises(io.InputError, match="drop the table or write to another output.database"):
-        io.write_partition(spark.createDataFrame([(1, dt.date(2026, 1, 1))], "y int, run_date date"), table)
+        io.write_partition(spark.createDataFrame([(1, day)], "y int, run_date date"), table, run_date=day)

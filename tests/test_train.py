@@ -70,6 +70,7 @@ def test_run_metrics_hold_every_metric_and_the_identity(spark, first_run):
     m = row[0].asDict()
     assert m["model_version"] == first_run.model_version
     assert m["rows_read"] == ROWS == m["rows_segmented"] + m["rows_quarantined"]
+    assert m["rows_quarantined"] == spark.table("e2e.quarantine").where(F.col("run_date") == DAY1).count() == 0
     assert m["sample_rows"] == 2000 and 1 <= m["epochs_run"] <= 4 and m["k"] == 7
     assert -1 <= m["silhouette"] <= 1 and -1 <= m["silhouette_input"] <= 1
     assert m["davies_bouldin"] > 0 and m["calinski_harabasz"] > 0 and m["inertia"] > 0

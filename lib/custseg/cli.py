@@ -133,14 +133,12 @@ def _summary(config: JobConfig, result, run_date: date) -> str:
     quality = f"silhouette {m['silhouette']:.3f} (latent space, squared Euclidean)"
     if m["purity"] is not None:
         quality += f", purity {m['purity']:.3f}, NMI {m['nmi']:.3f}, ARI {m['ari']:.3f}"
-    tables = ", ".join(f"{db}.{t}" for t in ("customer_segments", "segment_profiles", "run_metrics", "label_mapping")
-                       if t != "label_mapping" or m["purity"] is not None)
     query = (f"SELECT segment, count(*) AS customers FROM {db}.customer_segments "
              f"WHERE run_date = '{run_date}' GROUP BY segment ORDER BY segment")
     return "\n".join([
         f"custseg: model {result.model_version} segmented {m['rows_segmented']:,} of {m['rows_read']:,} customers "
-        f"into {m['k']} segments in {m['seconds_total']:.0f} s",
-        f"  tables:    {tables}",
+        f"into {m['k']} segments in {m['seconds_total']:.0f} s ({m['rows_quarantined']:,} quarantined)",
+        f"  tables:    {', '.join(result.tables)}",
         f"  warehouse: {Path(config.output.warehouse_dir).resolve()}",
         f"  model:     {result.bundle}",
         f"  quality:   {quality}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+from datetime import date
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -10,8 +10,6 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
 from custseg.config import ColumnsConfig, InputConfig
-
-log = logging.getLogger(__name__)
 
 UNPARSED_COL = "unparsed_values"
 BOM = "\ufeff"
@@ -111,15 +109,15 @@ def ensure_database(spark: SparkSession, database: str) -> None:
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
 
 
-def write_partition(df: DataFrame, table: str, *, partition_col: str = "run_date") -> None:
-    """Write ``df`` into ``table``, replacing exactly the partitions that ``df`` holds.
+def write_partition(df: DataFrame, table: str, *, run_date: date) -> None:
+    """Write ``df`` as the ``run_date`` partition of ``table``, replacing that run date only.
 
-    The first write creates a Parquet table partitioned by ``partition_col``; later writes use
+    The first write creates a Parquet table partitioned by ``run_date``; later writes use
     dynamic partition overwrite (set on the session), so other run dates stay as they were.
     """
     spark = df.sparkSession
     if not spark.catalog.tableExists(table):
-        df.write.format("parquet").partitionBy(partition_col).saveAsTable(table)
+        df.write.format("parquet").partitionBy("run_date").saveAsTable(table)
         return
     existing = spark.table(table).columns
     if sorted(existing) != sorted(df.columns):
@@ -128,3 +126,6 @@ def write_partition(df: DataFrame, table: str, *, partition_col: str = "run_date
             "drop the table or write to another output.database"
         )
     df.select(*existing).write.insertInto(table, overwrite=True)
+    if df.isEmpty():
+        # Dynamic overwrite replaces only partitions that receive rows: clear an emptied run date.
+        spark.sql(f"ALTER TABLE {table} DROP IF EXISTS PARTITION (run_date = DATE'{run_date.isoformat()}')")

@@ -58,9 +58,9 @@ class Agreement:
         return {"purity": self.result.purity, "nmi": self.result.nmi, "ari": self.result.ari}
 
 
-def run_tables(*, segmented: DataFrame, profiles: DataFrame, agreement: Agreement, columns: ColumnsConfig,
-               model_version: str, run_date: date) -> dict[str, DataFrame]:
-    """The per-customer, per-segment and per-label tables of one run, keyed by table name."""
+def run_tables(*, segmented: DataFrame, rejected: DataFrame, profiles: DataFrame, agreement: Agreement,
+               columns: ColumnsConfig, model_version: str, run_date: date) -> dict[str, DataFrame]:
+    """The per-customer, per-segment, per-label and quarantine tables of one run, keyed by table name."""
     stamp = [F.lit(model_version).alias("model_version"), F.lit(run_date).alias("run_date")]
     tables = {
         "customer_segments": segmented.select(
@@ -72,6 +72,7 @@ def run_tables(*, segmented: DataFrame, profiles: DataFrame, agreement: Agreemen
             *stamp,
         ),
         "segment_profiles": profiles.select("*", *stamp),
+        "quarantine": rejected.select("*", *stamp),
     }
     if agreement.result is not None:
         mapping = segmented.sparkSession.createDataFrame(

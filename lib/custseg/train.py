@@ -22,6 +22,7 @@ from custseg.features import FEATURES_COL, build_feature_pipeline, feature_names
 from custseg.generator import PLANTED_SEGMENT_COL, generate_customers
 from custseg.metrics import inertia, label_agreement, reconstruction, separation, silhouette
 from custseg.profiles import segment_profiles
+from custseg.quarantine import split_rejected
 from custseg.timing import StageTimer
 
 log = logging.getLogger("custseg")
@@ -34,6 +35,7 @@ class TrainResult:
     model_version: str
     bundle: Path
     metrics: dict[str, object]
+    tables: tuple[str, ...]
 
 
 def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResult:
@@ -52,12 +54,15 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
     log.info("train run %s, model version %s, config %s", run_date, version, config.to_dict())
 
     with timer.stage("read") as facts:
-        customers = _read(spark, config).persist(StorageLevel.MEMORY_AND_DISK)
-        counts = customers.agg(F.count("*").alias("rows"), F.sum(io.UNPARSED_COL).alias("unparsed")).first()
+        snapshot = _read(spark, config).persist(StorageLevel.MEMORY_AND_DISK)
+        counts = snapshot.agg(F.count("*").alias("rows"), F.sum(io.UNPARSED_COL).alias("unparsed")).first()
         rows_read, values_unparsed = counts["rows"], int(counts["unparsed"] or 0)
-        facts.update(rows=rows_read, unparsed_values=values_unparsed)
-    if rows_read == 0:
-        raise io.InputError(f"input {config.input.path} has no rows; point --input at a non-empty snapshot")
+        customers, rejected = split_rejected(snapshot, columns=columns)
+        rows_quarantined = rejected.count()
+        facts.update(rows=rows_read, unparsed_values=values_unparsed, quarantined=rows_quarantined)
+    if rows_read == rows_quarantined:
+        raise io.InputError(f"input {config.input.path or 'generated'} has no usable rows ({rows_read:,} read); "
+                            "point --input at a snapshot with customers")
 
     with timer.stage("features") as facts:
         feature_model = build_feature_pipeline(columns, encoding=config.features.encoding).fit(customers)
@@ -77,7 +82,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
         encoded = with_latent_vector(encode(featured, weights=weights, features_col=FEATURES_COL))
         encoded = encoded.persist(StorageLevel.MEMORY_AND_DISK)
         facts.update(rows=encoded.count())
-    customers.unpersist()
+    snapshot.unpersist()
 
     with timer.stage("cluster") as facts:
         segmentation = fit_segmentation(encoded, settings=config.clustering, seed=config.seed)
@@ -85,6 +90,9 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
         rows_segmented = segmented.count()
         encoded.unpersist()
         facts.update(rows=rows_segmented, k=len(segmentation.segment_of_cluster))
+    if rows_read != rows_segmented + rows_quarantined:
+        raise RuntimeError(f"{rows_read:,} rows read but {rows_segmented:,} segmented and {rows_quarantined:,} "
+                           "quarantined; nothing was written")
 
     with timer.stage("metrics"):
         metrics = _quality_metrics(segmented, config)
@@ -98,23 +106,25 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
             weights=weights, segmentation=segmentation, metrics=metrics, feature_names=names,
         )
         tables = outputs.run_tables(
-            segmented=segmented, profiles=profiles, agreement=agreement, columns=columns,
+            segmented=segmented, rejected=rejected, profiles=profiles, agreement=agreement, columns=columns,
             model_version=version, run_date=run_date,
         )
         for name, table in tables.items():
-            io.write_partition(table, f"{config.output.database}.{name}")
+            io.write_partition(table, f"{config.output.database}.{name}", run_date=run_date)
         facts.update(tables=len(tables) + 1)
 
-    counts = dict(rows_read=rows_read, rows_segmented=rows_segmented, rows_quarantined=0,
+    counts = dict(rows_read=rows_read, rows_segmented=rows_segmented, rows_quarantined=rows_quarantined,
                   values_unparsed=values_unparsed, sample_rows=len(sample), epochs_run=trained.epochs_run)
     row = outputs.run_metrics_row(
         run_kind="train", run_date=run_date, model_version=version, source=config.input.path or "generated",
         k=len(segmentation.segment_of_cluster), counts=counts, metrics={**metrics, **agreement.scores},
         seconds={**timer.seconds, "total": timer.total},
     )
-    io.write_partition(outputs.run_metrics_frame(spark, row), f"{config.output.database}.run_metrics")
+    io.write_partition(outputs.run_metrics_frame(spark, row), f"{config.output.database}.run_metrics",
+                       run_date=run_date)
     segmented.unpersist()
-    return TrainResult(model_version=version, bundle=bundle, metrics=row)
+    written = tuple(f"{config.output.database}.{name}" for name in [*tables, "run_metrics"])
+    return TrainResult(model_version=version, bundle=bundle, metrics=row, tables=written)
 
 
 def training_sample(featured: DataFrame, *, rows: int, limit: int, seed: int) -> np.ndarray:
