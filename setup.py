@@ -12,7 +12,7 @@ setup(
     install_requires=[
         "pyspark>=4.0,<5",
         # PySpark 4 does not support pandas 3 yet.
-        "pandas>=2.2,<3",
+        "pandas<3,>=2.2",
         "numpy>=1.26,<3",
         "pyarrow>=15,<27",
         "pyyaml>=6,<7",
