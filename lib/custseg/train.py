@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -52,6 +53,10 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
     timer = StageTimer()
     version = model_store.new_version()
     log.info("train run %s, model version %s, config %s", run_date, version, config.to_dict())
+    # Opening the metastore takes seconds (more when Derby creates it): do it while the job reads and trains.
+    background = ThreadPoolExecutor(max_workers=1)
+    catalog_ready = background.submit(io.ensure_database, spark, config.output.database)
+    background.shutdown(wait=False)
 
     with timer.stage("read") as facts:
         snapshot = _read(spark, config).persist(StorageLevel.MEMORY_AND_DISK)
@@ -100,7 +105,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
         agreement = _label_agreement(segmented, config)
 
     with timer.stage("write") as facts:
-        io.ensure_database(spark, config.output.database)
+        catalog_ready.result()
         bundle = _save_bundle(
             config, version=version, run_date=run_date, feature_model=feature_model, trained=trained,
             weights=weights, segmentation=segmentation, metrics=metrics, feature_names=names,
