@@ -18,7 +18,7 @@ PYTHON="${PYTHON:-python3}"
 die() { echo "spark-submit.sh: $*" >&2; exit 2; }
 
 usage() {
-  sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 check_python() {

@@ -59,6 +59,8 @@ def test_train_then_sql_then_spark_sql(workdir, generated):
         (["train", "--conf", "missing.yaml"], "custseg: error: config file missing.yaml does not exist"),
         (["train", "--conf", CONF, "--input", "nowhere.csv"], "custseg: error: input path nowhere.csv does not exist"),
         (["frobnicate"], "unknown command 'frobnicate'"),
+        (["sql", "SELEC 1"], "custseg: error: [PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'."),
+        (["sql", "SELECT * FROM nope"], "custseg: error: [TABLE_OR_VIEW_NOT_FOUND] The table or view `nope`"),
     ],
 )
 def test_user_errors_are_one_line_with_exit_code_2(workdir, args, message):

@@ -97,12 +97,18 @@ def _train(args: argparse.Namespace) -> int:
 def _sql(args: argparse.Namespace) -> int:
     from custseg.session import build_session
 
+    from pyspark.errors import AnalysisException
+
     config = _job_config(args.conf, args.set) if args.conf else JobConfig()
     spark = build_session(config)
     try:
         if spark.catalog.databaseExists(config.output.database):
             spark.catalog.setCurrentDatabase(config.output.database)
         spark.sql(args.query).show(n=args.limit, truncate=False)
+    except AnalysisException as error:
+        # Syntax errors and unknown tables or columns are the user's to fix: one line, no stack trace.
+        print(f"custseg: error: {str(error).strip().splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         spark.stop()
     return 0
@@ -147,9 +153,10 @@ def _summary(config: JobConfig, result, run_date: date) -> str:
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    for noisy in ("py4j", "tensorflow", "absl"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.WARNING)
+    logging.getLogger("custseg").setLevel(logging.INFO)
+    # PySpark logs every failed query as a JSON stack trace; the job reports such errors in one line.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
 
 
 def _positive_int(text: str) -> int:
