@@ -43,6 +43,8 @@ def build_session(config: JobConfig, *, master: str | None = None) -> SparkSessi
     builder = SparkSession.builder.appName(config.spark.app_name)
     if master:
         builder = builder.master(master)
-    for key, value in {**catalog_settings(config.output.warehouse_dir), **config.spark.conf}.items():
+    # Progress bars would interleave with the job's one line per stage.
+    quiet = {"spark.ui.showConsoleProgress": "false"}
+    for key, value in {**quiet, **catalog_settings(config.output.warehouse_dir), **config.spark.conf}.items():
         builder = builder.config(key, value)
     return builder.enableHiveSupport().getOrCreate()
