@@ -18,9 +18,14 @@ def test_shipped_configs_load_and_describe_the_real_data():
     assert config.columns.nominal == ["Gender", "Ever_Married", "Graduated", "Profession", "Var_1"]
     assert config.columns.ordinal == {"Spending_Score": ["Low", "Average", "High"]}
     assert config.columns.label == "Segmentation"
+    assert config.columns.ranges == {"Age": [0.0, 120.0], "Work_Experience": [0.0, 80.0], "Family_Size": [1.0, 20.0]}
+    assert config.columns.levels["Gender"] == ["Male", "Female"]
+    assert set(config.columns.levels) == set(config.columns.nominal)
     assert config.clustering.k == 7
     assert config.autoencoder == AutoencoderConfig()
-    assert load_config(ROOT / "conf" / "generated.yaml").columns.label == "planted_segment"
+    generated = load_config(ROOT / "conf" / "generated.yaml").columns
+    assert generated.label == "planted_segment"
+    assert (generated.ranges, generated.levels) == (config.columns.ranges, config.columns.levels)
 
 
 def test_empty_config_is_all_defaults():
@@ -64,6 +69,14 @@ def test_int_is_accepted_where_a_float_is_expected():
         ({"columns": {"ordinal": {"Spending_Score": ["Low"]}}}, "columns.ordinal.Spending_Score must list at least two"),
         ({"input": {"format": "table"}}, "input.path must name the table"),
         ({"autoencoder": 3}, "config key autoencoder must be a mapping"),
+        ({"columns": {"ranges": {"Gender": [0, 1]}}}, "columns.ranges.Gender names no numeric column; allowed: Age,"),
+        ({"columns": {"ranges": {"Age": [120, 0]}}}, "columns.ranges.Age must be [min, max] with min <= max, got [120.0"),
+        ({"columns": {"ranges": {"Age": [0]}}}, "columns.ranges.Age must be [min, max] with min <= max"),
+        ({"columns": {"ranges": {"Age": [0, "old"]}}}, "config key columns.ranges.Age[1] must be a number, got str"),
+        ({"columns": {"levels": {"Spending_Score": ["Low"]}}}, "columns.levels.Spending_Score names no nominal column"),
+        ({"columns": {"levels": {"Gender": ["Male", " male"]}}}, "columns.levels.Gender must list distinct, non-empty"),
+        ({"columns": {"levels": {"Gender": []}}}, "columns.levels.Gender must list distinct, non-empty"),
+        ({"columns": {"ordinal": {"Spending_Score": ["Low", "LOW"]}}}, "columns.ordinal.Spending_Score must list at"),
     ],
 )
 def test_config_errors_are_one_line_and_name_the_key(raw, message):

@@ -1,22 +1,90 @@
-"""Rows that cannot be segmented are set aside with a reason."""
+"""Rows that cannot be segmented are set aside with one reason each; the rest are typed and cleaned."""
 
 from __future__ import annotations
 
 from pyspark.testing import assertDataFrameEqual
 
+from custseg import io
 from custseg.config import ColumnsConfig
 from custseg.quarantine import split_rejected
 
-COLUMNS = ColumnsConfig(id="ID", numeric=["Age"], nominal=["Gender"], ordinal={}, label=None)
+COLUMNS = ColumnsConfig(
+    id="ID", numeric=["Age", "Size"], nominal=["Gender", "Job"], ordinal={"Score": ["Low", "High"]}, label=None,
+    ranges={"Age": [0, 120], "Size": [1, 20]}, levels={"Gender": ["Male", "Female"]},
+)
+RAW = "ID string, Age string, Size string, Gender string, Job string, Score string"
+TYPED = "ID string, Age double, Size double, Score string, Gender string, Job string, unseen_values int"
+REJECTED = "record string, reason_code string, reason string"
 
 
-def test_rows_without_id_are_rejected_with_reason_and_record(spark):
-    frame = spark.createDataFrame([("1", 30.0, "Male"), (None, 41.0, "Female"), ("3", None, None)],
-                                  "ID string, Age double, Gender string")
-    accepted, rejected = split_rejected(frame, columns=COLUMNS)
-    assertDataFrameEqual(accepted, spark.createDataFrame([("1", 30.0, "Male"), ("3", None, None)], frame.schema))
-    expected = spark.createDataFrame(
-        [('{"Age":41.0,"Gender":"Female"}', "missing_id", "the id column ID is empty")],
-        "record string, reason_code string, reason string",
-    )
+def _split(spark, rows, corrupt=None):
+    frame = spark.createDataFrame(rows, RAW if corrupt is None else RAW + ", bad string")
+    raw = io.raw_customers(frame, columns=COLUMNS, origin="test", corrupt_col=corrupt)
+    return split_rejected(raw, columns=COLUMNS)
+
+
+def test_each_problem_is_quarantined_with_its_reason_and_the_raw_values(spark):
+    accepted, rejected = _split(spark, [
+        ("1", "30", "2", "Male", "Artist", "Low", None),
+        ("2", "30", "2", "Male", "Artist", "Low", "2,30,2,Male,Artist,Low,surplus"),
+        (" ", "30", "2", "Male", "Artist", "Low", None),
+        ("4", "abc", "2", "Male", "Artist", "Low", None),
+        ("5", "30", "3,5", "Male", "Artist", "Low", None),
+        ("6", "NaN", "2", "Male", "Artist", "Low", None),
+        ("7", "-1", "2", "Male", "Artist", "Low", None),
+        ("8", "30", "0", "Male", "Artist", "Low", None),
+        ("9", "121", "21", "Male", "Artist", "Low", None),
+    ], corrupt="bad")
+    assertDataFrameEqual(accepted, spark.createDataFrame([("1", 30.0, 2.0, "Low", "Male", "Artist", 0)], TYPED))
+    record = '{{"ID":"{}","Age":"{}","Size":"{}","Gender":"Male","Job":"Artist","Score":"Low"}}'.format
+    expected = spark.createDataFrame([
+        ("2,30,2,Male,Artist,Low,surplus", "malformed_record",
+         "the line has a different number of fields than the header"),
+        (record(" ", "30", "2"), "missing_id", "the id column ID is empty"),
+        (record("4", "abc", "2"), "unparseable_number", "Age 'abc' is not a number"),
+        (record("5", "30", "3,5"), "unparseable_number", "Size '3,5' is not a number"),
+        (record("6", "NaN", "2"), "unparseable_number", "Age 'NaN' is not a number"),
+        (record("7", "-1", "2"), "out_of_range", "Age -1 is outside [0, 120] (columns.ranges.Age)"),
+        (record("8", "30", "0"), "out_of_range", "Size 0 is outside [1, 20] (columns.ranges.Size)"),
+        # Several problems: the first check in order (columns in config order) names the row's one reason.
+        (record("9", "121", "21"), "out_of_range", "Age 121 is outside [0, 120] (columns.ranges.Age)"),
+    ], REJECTED)
     assertDataFrameEqual(rejected, expected)
+
+
+def test_a_malformed_line_without_an_id_is_malformed_first(spark):
+    _, rejected = _split(spark, [(None, "abc", None, None, None, None, "x")], corrupt="bad")
+    assert [tuple(r) for r in rejected.collect()] == [
+        ("x", "malformed_record", "the line has a different number of fields than the header")]
+
+
+def test_the_first_usable_copy_of_a_duplicated_id_wins(spark):
+    accepted, rejected = _split(spark, [
+        ("1", "abc", "2", "Male", "A", "Low"),   # first copy unusable: does not block the next one
+        ("1", "40", "2", "Male", "B", "Low"),    # first usable copy: segmented
+        (" 1 ", "50", "2", "Male", "C", "Low"),  # same id after trimming: duplicate
+        ("2", "60", "2", "Male", "D", "Low"),
+        ("1", "70", "2", "Male", "E", "Low"),
+    ])
+    assertDataFrameEqual(accepted.select("ID", "Job"), spark.createDataFrame([("1", "B"), ("2", "D")], "ID string, Job string"))
+    duplicate = "id 1 appears earlier in the input; its first usable copy is segmented"
+    assertDataFrameEqual(rejected.select("reason_code", "reason"), spark.createDataFrame(
+        [("unparseable_number", "Age 'abc' is not a number"), ("duplicate_id", duplicate), ("duplicate_id", duplicate)],
+        "reason_code string, reason string"))
+
+
+def test_blanks_are_missing_and_categories_are_trimmed_and_spelled_as_declared(spark):
+    accepted, rejected = _split(spark, [
+        ("1", " 30 ", "", " male ", " Artist ", " HIGH "),
+        ("2", None, "\t", "FEMALE", "", "low"),
+        ("3", "1e1", " 4.0", "Mal e", "artist", "Medium"),
+        ("4", "", None, "", None, None),
+    ])
+    assert rejected.count() == 0
+    assertDataFrameEqual(accepted, spark.createDataFrame([
+        ("1", 30.0, None, "High", "Male", "Artist", 0),
+        ("2", None, None, "Low", "Female", None, 0),
+        # Undeclared levels: the unknown level for nominal columns, missing for ordinal ones; both counted.
+        ("3", 10.0, 4.0, None, "(unknown)", "artist", 2),
+        ("4", None, None, None, None, None, 0),
+    ], TYPED))

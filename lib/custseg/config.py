@@ -53,6 +53,11 @@ class ColumnsConfig:
         default_factory=lambda: {"Spending_Score": ["Low", "Average", "High"]}
     )
     label: Optional[str] = "Segmentation"
+    # Optional [min, max] per numeric column (inclusive); rows outside are quarantined.
+    ranges: dict[str, list[float]] = field(default_factory=dict)
+    # Optional declared levels per nominal column, matched after trimming and ignoring case;
+    # other values become the unknown level and are counted, so typos never become segments.
+    levels: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def categorical(self) -> list[str]:
@@ -284,5 +289,26 @@ def _validate_columns(columns: ColumnsConfig) -> None:
             raise ConfigError(f"column {name} is named twice in columns; give each column one role")
         seen.add(name)
     for name, levels in columns.ordinal.items():
-        if len(levels) < 2 or len(set(levels)) != len(levels):
+        # Levels are matched ignoring case and surrounding blanks, so they must differ that way too.
+        if len(levels) < 2 or len({level.strip().lower() for level in levels}) != len(levels):
             raise ConfigError(f"columns.ordinal.{name} must list at least two distinct levels, lowest first")
+    _validate_ranges(columns)
+    _validate_levels(columns)
+
+
+def _validate_ranges(columns: ColumnsConfig) -> None:
+    for name, bounds in columns.ranges.items():
+        if name not in columns.numeric:
+            raise ConfigError(f"columns.ranges.{name} names no numeric column; allowed: {', '.join(columns.numeric)}")
+        if len(bounds) != 2 or bounds[0] > bounds[1]:
+            raise ConfigError(f"columns.ranges.{name} must be [min, max] with min <= max, got {bounds}")
+
+
+def _validate_levels(columns: ColumnsConfig) -> None:
+    for name, levels in columns.levels.items():
+        if name not in columns.nominal:
+            raise ConfigError(f"columns.levels.{name} names no nominal column (ordinal columns list their levels "
+                              f"in columns.ordinal); allowed: {', '.join(columns.nominal)}")
+        folded = [level.strip().lower() for level in levels]
+        if not levels or "" in folded or len(set(folded)) != len(folded):
+            raise ConfigError(f"columns.levels.{name} must list distinct, non-empty levels (case is ignored)")

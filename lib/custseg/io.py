@@ -9,9 +9,11 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
-from custseg.config import ColumnsConfig, InputConfig
+from custseg.config import ColumnsConfig, CsvOptions, InputConfig
 
-UNPARSED_COL = "unparsed_values"
+RECORD_COL = "_record"
+MALFORMED_COL = "_malformed"
+POSITION_COL = "_position"
 BOM = "\ufeff"
 
 
@@ -30,69 +32,78 @@ def customer_schema(columns: ColumnsConfig) -> StructType:
 
 
 def read_customers(spark: SparkSession, *, source: InputConfig, columns: ColumnsConfig) -> DataFrame:
-    """Read a snapshot into :func:`customer_schema` plus a per-row count of unparsable values.
+    """Read a snapshot as raw strings, one row per record, in the shape of :func:`raw_customers`.
 
-    Numbers are parsed with ``try_cast`` so that a value such as ``"abc"`` becomes null and is
-    counted in :data:`UNPARSED_COL` instead of failing the job or vanishing unnoticed.
-    Categories are trimmed; empty strings count as missing.
+    CSV lines whose number of fields differs from the header's are kept, flagged as malformed
+    with the raw line as their record, so that they can be quarantined instead of half-parsed.
     """
-    raw = _read_raw(spark, source)
-    raw = raw.toDF(*[name.lstrip(BOM) for name in raw.columns])
-    return typed_customers(raw, columns=columns, origin=source.path or "generated customers")
-
-
-def typed_customers(raw: DataFrame, *, columns: ColumnsConfig, origin: str) -> DataFrame:
-    """Cast raw columns (any types) to :func:`customer_schema`, counting numbers that fail to parse."""
-    schema = customer_schema(columns)
-    required = [f.name for f in schema.fields if f.name != columns.label]
-    missing = [name for name in required if name not in raw.columns]
-    if missing:
-        raise InputError(
-            f"input {origin} has no column {', '.join(missing)}; it has {', '.join(raw.columns)}; "
-            "fix the columns section of the config"
-        )
-    label_present = bool(columns.label) and columns.label in raw.columns
-    typed = [_as_string(raw[columns.id]).alias(columns.id)]
-    typed += [_as_double(raw[name]).alias(name) for name in columns.numeric]
-    typed += [_as_string(raw[name]).alias(name) for name in [*columns.ordinal, *columns.nominal]]
-    if columns.label:
-        label = _as_string(raw[columns.label]) if label_present else F.lit(None).cast(StringType())
-        typed.append(label.alias(columns.label))
-    unparsed = sum(
-        (_failed_number(raw[name]) for name in columns.numeric), F.lit(0)
-    ).alias(UNPARSED_COL)
-    return raw.select(*typed, unparsed)
-
-
-def _read_raw(spark: SparkSession, source: InputConfig) -> DataFrame:
+    origin = source.path
     if source.format == "table":
-        return spark.table(source.path)
+        return raw_customers(spark.table(source.path), columns=columns, origin=origin)
     path = Path(source.path)
     if not path.exists():
         raise InputError(f"input path {source.path} does not exist; pass --input with a CSV or Parquet path")
+    if path.is_dir() and not [p for p in path.iterdir() if not p.name.startswith((".", "_"))]:
+        raise InputError(f"input {source.path} is empty; point --input at a snapshot with customers")
     if source.format == "parquet":
-        return spark.read.parquet(str(path))
-    csv = source.csv
-    # Every column is read as a string; types are applied by typed_customers so that nothing is
-    # coerced silently and columns are matched by header name, not by position.
-    return spark.read.csv(
-        str(path), header=csv.header, sep=csv.delimiter, quote=csv.quote, escape=csv.escape,
-        encoding=csv.encoding, inferSchema=False, mode="PERMISSIVE",
+        return raw_customers(spark.read.parquet(str(path)), columns=columns, origin=origin)
+    raw, corrupt = _read_csv(spark, str(path), source.csv)
+    return raw_customers(raw, columns=columns, origin=origin, corrupt_col=corrupt)
+
+
+def raw_customers(raw: DataFrame, *, columns: ColumnsConfig, origin: str,
+                  corrupt_col: str | None = None) -> DataFrame:
+    """The configured columns as untrimmed strings, plus the raw record, a malformed flag and the read position.
+
+    Columns are matched by name, so their order does not matter and extra columns are ignored
+    (but kept in the record). :data:`RECORD_COL` is the raw line of a malformed CSV record, else
+    the row's values as JSON strings; :data:`POSITION_COL` increases in read order (file order
+    within a file) and decides which copy of a duplicated id wins.
+    """
+    names = [name for name in raw.columns if name != corrupt_col]
+    required = [columns.id, *columns.inputs]
+    missing = [name for name in required if name not in names]
+    if missing:
+        raise InputError(
+            f"input {origin} has no column {', '.join(missing)}; it has {', '.join(names)}; "
+            "fix the columns section of the config"
+        )
+    as_text = {name: _column(name).cast(StringType()).alias(name) for name in names}
+    record = F.to_json(F.struct(*as_text.values()))
+    malformed = F.lit(False)
+    if corrupt_col is not None:
+        record = F.coalesce(_column(corrupt_col), record)
+        malformed = _column(corrupt_col).isNotNull()
+    label = []
+    if columns.label:
+        label = [as_text.get(columns.label, F.lit(None).cast(StringType()).alias(columns.label))]
+    return raw.select(
+        *[as_text[name] for name in required], *label, record.alias(RECORD_COL),
+        malformed.alias(MALFORMED_COL), F.monotonically_increasing_id().alias(POSITION_COL),
     )
 
 
-def _as_string(column: Column) -> Column:
-    text = F.trim(column.cast(StringType()))
-    return F.when(text == "", None).otherwise(text)
+def _read_csv(spark: SparkSession, path: str, csv: CsvOptions) -> tuple[DataFrame, str]:
+    options = dict(header=csv.header, sep=csv.delimiter, quote=csv.quote, escape=csv.escape,
+                   encoding=csv.encoding, inferSchema=False)
+    header = [name.lstrip(BOM) for name in spark.read.csv(path, **options).columns]
+    if not header:
+        raise InputError(f"input {path} is empty; point --input at a snapshot with customers")
+    corrupt = "_corrupt_record"
+    while corrupt in header:
+        corrupt = "_" + corrupt
+    # Every column is read as a string, by the header's names: types are applied after validation,
+    # so nothing is coerced silently. Column pruning is off because with it Spark only checks the
+    # fields a query selects and would let a line with too few or too many fields through.
+    schema = StructType([StructField(name, StringType()) for name in [*header, corrupt]])
+    raw = (spark.read.options(**options).option("columnPruning", False)
+           .csv(path, schema=schema, mode="PERMISSIVE", columnNameOfCorruptRecord=corrupt))
+    return raw, corrupt
 
 
-def _as_double(column: Column) -> Column:
-    return _as_string(column).try_cast(DoubleType())
-
-
-def _failed_number(column: Column) -> Column:
-    text = _as_string(column)
-    return F.when(text.isNotNull() & _as_double(column).isNull(), 1).otherwise(0)
+def _column(name: str) -> Column:
+    # Header names may hold dots or spaces; backticks keep them one column name.
+    return F.col("`" + name.replace("`", "``") + "`")
 
 
 def write_files(df: DataFrame, path: str, *, fmt: str) -> None:

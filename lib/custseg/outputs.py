@@ -23,7 +23,7 @@ from custseg.config import ColumnsConfig
 from custseg.metrics import LabelAgreement
 
 STAGES = ("read", "features", "train", "encode", "cluster", "metrics", "write", "total")
-COUNTS = ("rows_read", "rows_segmented", "rows_quarantined", "values_unparsed", "sample_rows", "epochs_run")
+COUNTS = ("rows_read", "rows_segmented", "rows_quarantined", "values_unseen", "sample_rows", "epochs_run")
 SCORES = (
     "silhouette", "silhouette_input", "davies_bouldin", "calinski_harabasz", "inertia",
     "reconstruction_mse", "reconstruction_mae", "purity", "nmi", "ari",

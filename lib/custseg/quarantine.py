@@ -1,38 +1,86 @@
-"""Rows that cannot be segmented: set aside with a reason, never dropped silently."""
+"""Rows that cannot be segmented: set aside with a reason, never dropped silently.
+
+A row gets at most one reason, the first that applies in :data:`REASON_CODES` order, so that
+rows read = rows segmented + rows quarantined counts rows, not problems. The order goes from
+"the record cannot be read" to "the record is fine but repeats an earlier one".
+"""
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from custseg import cleaning
 from custseg.config import ColumnsConfig
+from custseg.io import MALFORMED_COL, POSITION_COL, RECORD_COL
 
 QUARANTINE_COLUMNS = ("record", "reason_code", "reason")
+REASON_CODE_COL = "reason_code"
+REASON_COL = "reason"
+REASON_CODES = ("malformed_record", "missing_id", "unparseable_number", "out_of_range", "duplicate_id")
 
 
-def split_rejected(df: DataFrame, *, columns: ColumnsConfig) -> tuple[DataFrame, DataFrame]:
-    """Split typed customers into the rows to segment and the rejected rows.
+def split_rejected(raw: DataFrame, *, columns: ColumnsConfig) -> tuple[DataFrame, DataFrame]:
+    """Split a raw snapshot (:func:`custseg.io.raw_customers`) into typed customers and rejected rows.
 
     Returns
     -------
-    (accepted, rejected): ``accepted`` has the columns of ``df``; ``rejected`` has ``record``
-    (the row as JSON), ``reason_code`` and ``reason`` (a sentence naming the column).
+    (accepted, rejected): ``accepted`` as :func:`custseg.cleaning.typed_customers`; ``rejected``
+    with ``record`` (raw line or JSON of the raw values), ``reason_code`` and ``reason``.
     """
-    code, reason = _rejection(columns)
-    flagged = df.withColumns({"__reason_code": code, "__reason": reason})
-    accepted = flagged.where(F.col("__reason_code").isNull()).drop("__reason_code", "__reason")
-    rejected = flagged.where(F.col("__reason_code").isNotNull()).select(
-        F.to_json(F.struct(*[F.col(c) for c in df.columns])).alias("record"),
-        F.col("__reason_code").alias("reason_code"),
-        F.col("__reason").alias("reason"),
-    )
-    return accepted, rejected
+    flagged = flag_rows(raw, columns=columns)
+    return accepted_rows(flagged, columns=columns), rejected_rows(flagged)
 
 
-def _rejection(columns: ColumnsConfig) -> tuple[Column, Column]:
-    # A customer without an id cannot be joined back to anything the business holds.
-    missing_id = F.col(columns.id).isNull()
-    return (
-        F.when(missing_id, F.lit("missing_id")),
-        F.when(missing_id, F.lit(f"the id column {columns.id} is empty")),
+def flag_rows(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
+    """Add :data:`REASON_CODE_COL` and :data:`REASON_COL`: the first problem of each row, null if usable."""
+    checks = _checks(columns)
+    code = F.coalesce(*[F.when(failed, F.lit(code)) for failed, code, _ in checks])
+    reason = F.coalesce(*[F.when(failed, text) for failed, _, text in checks])
+    flagged = raw.withColumns({REASON_CODE_COL: code, REASON_COL: reason})
+    return _flag_duplicates(flagged, id_col=columns.id)
+
+
+def accepted_rows(flagged: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
+    """The usable rows of :func:`flag_rows`, typed."""
+    return cleaning.typed_customers(flagged.where(F.col(REASON_CODE_COL).isNull()), columns=columns)
+
+
+def rejected_rows(flagged: DataFrame) -> DataFrame:
+    """The rejected rows of :func:`flag_rows` in the quarantine table's shape."""
+    return flagged.where(F.col(REASON_CODE_COL).isNotNull()).select(
+        F.col(RECORD_COL).alias("record"), REASON_CODE_COL, REASON_COL
     )
+
+
+def _checks(columns: ColumnsConfig) -> list[tuple[Column, str, Column]]:
+    """(failed, code, reason) per check, in the order that decides a row's one reason."""
+    checks = [
+        # Fields of a line that does not match the header cannot be trusted to be in their columns.
+        (F.col(MALFORMED_COL), "malformed_record", F.lit("the line has a different number of fields than the header")),
+        # A customer without an id cannot be joined back to anything the business holds.
+        (cleaning.text(F.col(columns.id)).isNull(), "missing_id", F.lit(f"the id column {columns.id} is empty")),
+    ]
+    for name in columns.numeric:
+        value = cleaning.text(F.col(name))
+        checks.append((cleaning.unparseable(F.col(name)), "unparseable_number",
+                       F.concat(F.lit(f"{name} '"), value, F.lit("' is not a number"))))
+    for name, bounds in columns.ranges.items():
+        allowed = f"[{bounds[0]:g}, {bounds[1]:g}]"
+        checks.append((cleaning.outside(F.col(name), bounds), "out_of_range",
+                       F.concat(F.lit(f"{name} "), cleaning.text(F.col(name)),
+                                F.lit(f" is outside {allowed} (columns.ranges.{name})"))))
+    return checks
+
+
+def _flag_duplicates(flagged: DataFrame, *, id_col: str) -> DataFrame:
+    # The first usable copy in read order wins: a broken first copy does not block a good later one.
+    usable = F.col(REASON_CODE_COL).isNull()
+    key = cleaning.text(F.col(id_col))
+    order = Window.partitionBy(key, usable).orderBy(POSITION_COL)
+    repeat = usable & (F.row_number().over(order) > 1)
+    reason = F.concat(F.lit("id "), key, F.lit(" appears earlier in the input; its first usable copy is segmented"))
+    return flagged.withColumns({
+        REASON_CODE_COL: F.when(repeat, F.lit("duplicate_id")).otherwise(F.col(REASON_CODE_COL)),
+        REASON_COL: F.when(repeat, reason).otherwise(F.col(REASON_COL)),
+    })

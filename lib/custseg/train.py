@@ -15,15 +15,14 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from custseg import io, model_store, outputs
+from custseg import cleaning, io, model_store, outputs, quarantine
 from custseg.clustering import LATENT_VECTOR_COL, assign_segments, fit_segmentation, with_latent_vector
-from custseg.config import JobConfig
+from custseg.config import ConfigError, JobConfig
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, build_feature_pipeline, feature_names, transform_features
 from custseg.generator import PLANTED_SEGMENT_COL, generate_customers
 from custseg.metrics import inertia, label_agreement, reconstruction, separation, silhouette
 from custseg.profiles import segment_profiles
-from custseg.quarantine import split_rejected
 from custseg.timing import StageTimer
 
 log = logging.getLogger("custseg")
@@ -59,15 +58,15 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
     background.shutdown(wait=False)
 
     with timer.stage("read") as facts:
-        snapshot = _read(spark, config).persist(StorageLevel.MEMORY_AND_DISK)
-        counts = snapshot.agg(F.count("*").alias("rows"), F.sum(io.UNPARSED_COL).alias("unparsed")).first()
-        rows_read, values_unparsed = counts["rows"], int(counts["unparsed"] or 0)
-        customers, rejected = split_rejected(snapshot, columns=columns)
-        rows_quarantined = rejected.count()
-        facts.update(rows=rows_read, unparsed_values=values_unparsed, quarantined=rows_quarantined)
-    if rows_read == rows_quarantined:
-        raise io.InputError(f"input {config.input.path or 'generated'} has no usable rows ({rows_read:,} read); "
-                            "point --input at a snapshot with customers")
+        flagged = quarantine.flag_rows(_read(spark, config), columns=columns).persist(StorageLevel.MEMORY_AND_DISK)
+        counts = flagged.agg(F.count("*").alias("rows"), F.count(quarantine.REASON_CODE_COL).alias("bad")).first()
+        rows_read, rows_quarantined = counts["rows"], counts["bad"]
+        _check_usable(rows_read, rows_quarantined, config)
+        customers = quarantine.accepted_rows(flagged, columns=columns)
+        rejected = quarantine.rejected_rows(flagged)
+        values_unseen = int(customers.agg(F.sum(cleaning.UNSEEN_COL)).first()[0] or 0)
+        _check_k(customers, config)
+        facts.update(rows=rows_read, quarantined=rows_quarantined, unseen_values=values_unseen)
 
     with timer.stage("features") as facts:
         feature_model = build_feature_pipeline(columns, encoding=config.features.encoding).fit(customers)
@@ -87,7 +86,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
         encoded = with_latent_vector(encode(featured, weights=weights, features_col=FEATURES_COL))
         encoded = encoded.persist(StorageLevel.MEMORY_AND_DISK)
         facts.update(rows=encoded.count())
-    snapshot.unpersist()
+    flagged.unpersist()
 
     with timer.stage("cluster") as facts:
         segmentation = fit_segmentation(encoded, settings=config.clustering, seed=config.seed)
@@ -119,7 +118,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
         facts.update(tables=len(tables) + 1)
 
     counts = dict(rows_read=rows_read, rows_segmented=rows_segmented, rows_quarantined=rows_quarantined,
-                  values_unparsed=values_unparsed, sample_rows=len(sample), epochs_run=trained.epochs_run)
+                  values_unseen=values_unseen, sample_rows=len(sample), epochs_run=trained.epochs_run)
     row = outputs.run_metrics_row(
         run_kind="train", run_date=run_date, model_version=version, source=config.input.path or "generated",
         k=len(segmentation.segment_of_cluster), counts=counts, metrics={**metrics, **agreement.scores},
@@ -153,7 +152,25 @@ def _read(spark: SparkSession, config: JobConfig) -> DataFrame:
         return io.read_customers(spark, source=config.input, columns=config.columns)
     log.info("no input given: segmenting %s generated customers", f"{config.input.generated_rows:,}")
     generated = generate_customers(spark, rows=config.input.generated_rows, seed=config.seed)
-    return io.typed_customers(generated, columns=config.columns, origin="generated customers")
+    return io.raw_customers(generated, columns=config.columns, origin="generated customers")
+
+
+def _check_usable(rows_read: int, rows_quarantined: int, config: JobConfig) -> None:
+    source = config.input.path or "generated customers"
+    if rows_read == 0:
+        raise io.InputError(f"input {source} is empty; point --input at a snapshot with customers")
+    if rows_read == rows_quarantined:
+        raise io.InputError(f"input {source} has no usable rows (all {rows_read:,} quarantined); "
+                            "check the columns section of the config against the data")
+
+
+def _check_k(customers: DataFrame, config: JobConfig) -> None:
+    # KMeans cannot find k segments among fewer distinct customers; looking at k of them is enough.
+    k = config.clustering.k
+    distinct = customers.select(*config.columns.inputs).distinct().limit(k).count()
+    if distinct < k:
+        raise ConfigError(f"clustering.k is {k} but the input has only {distinct} distinct usable rows; "
+                          "lower clustering.k or use a larger snapshot")
 
 
 def _quality_metrics(segmented: DataFrame, config: JobConfig) -> dict[str, float]:
