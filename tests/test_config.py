@@ -106,3 +106,13 @@ def test_yaml_is_loaded_safely(tmp_path):
     path.write_text("seed: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+def test_credentials_in_spark_settings_are_masked_for_logs_and_manifests():
+    config = config_from_dict({"spark": {"conf": {
+        "spark.hadoop.fs.s3a.secret.key": "s3cr3t", "spark.hadoop.fs.s3a.access.key": "AKIA",
+        "spark.sql.shuffle.partitions": 8}}})
+    assert config.to_dict()["spark"]["conf"] == {
+        "spark.hadoop.fs.s3a.secret.key": "***", "spark.hadoop.fs.s3a.access.key": "***",
+        "spark.sql.shuffle.partitions": "8"}
+    assert config.spark.conf["spark.hadoop.fs.s3a.secret.key"] == "s3cr3t"

@@ -18,6 +18,9 @@ from typing import Any, Literal, Optional
 import yaml
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Spark settings that carry credentials (e.g. spark.hadoop.fs.s3a.secret.key) never reach a log or manifest.
+SECRET_KEY = re.compile(r"secret|password|token|credential|access\.key", re.IGNORECASE)
+REDACTED = "***"
 
 
 class ConfigError(ValueError):
@@ -127,8 +130,12 @@ class JobConfig:
     spark: SparkConfig = field(default_factory=SparkConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        """The effective configuration as plain data, for logs and the model manifest."""
-        return dataclasses.asdict(self)
+        """The effective configuration as plain data for logs and the model manifest, secrets masked."""
+        data = dataclasses.asdict(self)
+        data["spark"]["conf"] = {
+            key: REDACTED if SECRET_KEY.search(key) else value for key, value in data["spark"]["conf"].items()
+        }
+        return data
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> JobConfig:

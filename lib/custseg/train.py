@@ -99,7 +99,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
                            "quarantined; nothing was written")
 
     with timer.stage("metrics"):
-        metrics = _quality_metrics(segmented, config)
+        metrics = _quality_metrics(segmented)
         profiles = segment_profiles(segmented, numeric_cols=columns.numeric, categorical_cols=columns.categorical)
         agreement = _label_agreement(segmented, config)
 
@@ -173,7 +173,7 @@ def _check_k(customers: DataFrame, config: JobConfig) -> None:
                           "lower clustering.k or use a larger snapshot")
 
 
-def _quality_metrics(segmented: DataFrame, config: JobConfig) -> dict[str, float]:
+def _quality_metrics(segmented: DataFrame) -> dict[str, float]:
     spread = separation(segmented)
     mse, mae = reconstruction(segmented)
     return {
