@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from support import CONF, ROOT, submit, table_rows
 
+from custseg import cli
+
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
@@ -55,8 +57,6 @@ def test_train_then_sql_then_spark_sql(workdir, generated):
     ("args", "message"),
     [
         (["train", "--conf", CONF, "--set", "clustering.k=1"], "custseg: error: clustering.k must be at least 2"),
-        (["train", "--conf", CONF, "--set", "clustering.kk=3"], "custseg: error: unknown config key clustering.kk;"),
-        (["train", "--conf", "missing.yaml"], "custseg: error: config file missing.yaml does not exist"),
         (["train", "--conf", CONF, "--input", "nowhere.csv"], "custseg: error: input path nowhere.csv does not exist"),
         (["frobnicate"], "unknown command 'frobnicate'"),
         (["sql", "SELEC 1"], "custseg: error: [PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'."),
@@ -70,3 +70,23 @@ def test_user_errors_are_one_line_with_exit_code_2(workdir, args, message):
     assert result.returncode == 2
     assert any(line.endswith(message) or message in line for line in output.splitlines()), output[-2000:]
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--conf", CONF, "--set", "clustering.kk=3"], "custseg: error: unknown config key clustering.kk;"),
+        (["train", "--conf", "missing.yaml"], "custseg: error: config file missing.yaml does not exist"),
+        (["train", "--conf", CONF, "--run-date", "2026-13-01"], "2026-13-01 is not a date like 2026-01-31"),
+        (["generate", "--rows", "0", "--output", "x"], "0 is not a positive whole number"),
+    ],
+)
+def test_argument_and_config_errors_stop_before_spark_starts(capsys, args, message):
+    # In-process: these are caught before a session exists, so the wrapper adds nothing to them.
+    try:
+        code = cli.main(args)
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert message in errors[-1]

@@ -52,9 +52,10 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
     timer = StageTimer()
     version = model_store.new_version()
     log.info("train run %s, model version %s, config %s", run_date, version, config.to_dict())
-    # Opening the metastore takes seconds (more when Derby creates it): do it while the job reads and trains.
+    # Opening the metastore takes seconds (more when Derby creates it): do it while the job reads and
+    # trains. Only a look-up: nothing is created before the input has passed its checks.
     background = ThreadPoolExecutor(max_workers=1)
-    catalog_ready = background.submit(io.ensure_database, spark, config.output.database)
+    catalog_ready = background.submit(spark.catalog.databaseExists, config.output.database)
     background.shutdown(wait=False)
 
     with timer.stage("read") as facts:
@@ -105,6 +106,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
 
     with timer.stage("write") as facts:
         catalog_ready.result()
+        io.ensure_database(spark, config.output.database)
         bundle = _save_bundle(
             config, version=version, run_date=run_date, feature_model=feature_model, trained=trained,
             weights=weights, segmentation=segmentation, metrics=metrics, feature_names=names,
