@@ -6,7 +6,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from custseg import io
 from custseg.config import ColumnsConfig
-from custseg.quarantine import split_rejected
+from custseg.quarantine import flag_rows, split_rejected
 
 COLUMNS = ColumnsConfig(
     id="ID", numeric=["Age", "Size"], nominal=["Gender", "Job"], ordinal={"Score": ["Low", "High"]}, label=None,
@@ -88,3 +88,11 @@ def test_blanks_are_missing_and_categories_are_trimmed_and_spelled_as_declared(s
         ("3", 10.0, 4.0, None, "(unknown)", "artist", 2),
         ("4", None, None, None, None, None, 0),
     ], TYPED))
+
+
+def test_flagged_rows_keep_the_input_s_partition_count(spark):
+    # Every later pass (KMeans iterations, metrics) runs one task per partition of the cached rows:
+    # the duplicate check must not leave them spread over spark.sql.shuffle.partitions.
+    frame = spark.createDataFrame([(str(i % 50), "30", "2", "Male", "Artist", "Low") for i in range(200)], RAW)
+    raw = io.raw_customers(frame.repartition(3), columns=COLUMNS, origin="test")
+    assert flag_rows(raw, columns=COLUMNS).rdd.getNumPartitions() == 3

@@ -77,10 +77,14 @@ def _flag_duplicates(flagged: DataFrame, *, id_col: str) -> DataFrame:
     # The first usable copy in read order wins: a broken first copy does not block a good later one.
     usable = F.col(REASON_CODE_COL).isNull()
     key = cleaning.text(F.col(id_col))
+    # Copies of an id must meet in one partition. Shuffling into as many partitions as the input
+    # had (not spark.sql.shuffle.partitions) keeps every later pass over the cached rows as wide
+    # as the input instead of hundreds of near-empty tasks.
+    clustered = flagged.repartition(flagged.rdd.getNumPartitions(), key)
     order = Window.partitionBy(key, usable).orderBy(POSITION_COL)
     repeat = usable & (F.row_number().over(order) > 1)
     reason = F.concat(F.lit("id "), key, F.lit(" appears earlier in the input; its first usable copy is segmented"))
-    return flagged.withColumns({
+    return clustered.withColumns({
         REASON_CODE_COL: F.when(repeat, F.lit("duplicate_id")).otherwise(F.col(REASON_CODE_COL)),
         REASON_COL: F.when(repeat, reason).otherwise(F.col(REASON_COL)),
     })
