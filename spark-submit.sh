@@ -30,7 +30,8 @@ check_python() {
 check_java() {
   local java="${JAVA_HOME:+$JAVA_HOME/bin/}java" version
   command -v "$java" >/dev/null || die "Java not found; install Java 17 or 21 (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
-  version="$("$java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)"
+  # "17.0.9" names major version 17; Java 8 and older call themselves "1.8.0_392".
+  version="$("$java" -version 2>&1 | sed -n 's/.*version "\(1\.\)\{0,1\}\([0-9]*\).*/\2/p' | head -n 1)"
   [ "${version:-0}" -ge 17 ] || die "Java ${version:-unknown} is too old; Spark 4 needs Java 17 or 21 (set JAVA_HOME)"
 }
 

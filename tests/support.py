@@ -14,9 +14,10 @@ SUBMIT = str(ROOT / "spark-submit.sh")
 CONF = str(ROOT / "conf" / "customers.yaml")
 
 
-def submit(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run ``spark-submit.sh ARGS`` in ``cwd`` with the virtualenv the tests run in."""
-    env = {**os.environ, "CUSTSEG_VENV": str(Path(sys.executable).parents[1])}
+def submit(*args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None
+           ) -> subprocess.CompletedProcess:
+    """Run ``spark-submit.sh ARGS`` in ``cwd`` with the virtualenv the tests run in (and ``env`` added)."""
+    env = {**os.environ, **submit_env(), **(env or {})}
     result = subprocess.run([SUBMIT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     if check and result.returncode != 0:
         pytest.fail(f"{' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
@@ -27,3 +28,8 @@ def table_rows(output: str) -> list[list[str]]:
     """The rows (without the header) of the table that ``DataFrame.show`` prints."""
     lines = [line for line in output.splitlines() if line.startswith("|")]
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
+
+
+def submit_env() -> dict[str, str]:
+    """Environment that makes ``spark-submit.sh`` use the virtualenv the tests run in."""
+    return {"CUSTSEG_VENV": str(Path(sys.executable).parents[1])}

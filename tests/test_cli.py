@@ -63,13 +63,36 @@ def test_train_then_sql_then_spark_sql(workdir, generated):
         (["sql", "SELECT * FROM nope"], "custseg: error: [TABLE_OR_VIEW_NOT_FOUND] The table or view `nope`"),
     ],
 )
-def test_user_errors_are_one_line_with_exit_code_2(workdir, args, message):
-    result = submit(*args, cwd=workdir, check=False)
+def test_user_errors_are_one_line_with_exit_code_2(tmp_path, args, message):
+    result = submit(*args, cwd=tmp_path, check=False)
     # spark-submit passes the job's stderr on through its stdout.
     output = result.stdout + result.stderr
     assert result.returncode == 2
     assert any(line.endswith(message) or message in line for line in output.splitlines()), output[-2000:]
     assert "Traceback" not in output
+    if args[0] == "train":
+        assert list(tmp_path.iterdir()) == [], "a rejected train run must leave no warehouse behind"
+
+
+@pytest.mark.parametrize(("java_version", "message"), [
+    (None, "Java not found; install Java 17 or 21"),
+    ("1.8.0_392", "Java 8 is too old; Spark 4 needs Java 17 or 21 (set JAVA_HOME)"),
+    ("11.0.2", "Java 11 is too old; Spark 4 needs Java 17 or 21 (set JAVA_HOME)"),
+])
+def test_a_missing_or_old_java_stops_the_wrapper_in_one_line(tmp_path, java_version, message):
+    java_home = tmp_path / "jdk"
+    (java_home / "bin").mkdir(parents=True)
+    if java_version:
+        java = java_home / "bin" / "java"
+        java.write_text(f'#!/bin/sh\necho \'openjdk version "{java_version}"\' >&2\n')
+        java.chmod(0o755)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    result = submit("train", "--conf", CONF, cwd=workdir, check=False, env={"JAVA_HOME": str(java_home)})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"spark-submit.sh: {message}"), result.stderr
+    assert list(workdir.iterdir()) == []
 
 
 @pytest.mark.parametrize(

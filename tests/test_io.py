@@ -1,8 +1,6 @@
-"""Reading snapshots with the configured schema, and writing run-date partitions."""
+"""Reading snapshots with the configured schema: every record kept, as raw strings, by column name."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import pytest
 from pyspark.testing import assertDataFrameEqual
@@ -101,27 +99,3 @@ def test_parquet_with_numeric_ids_is_read_as_strings(spark, tmp_path):
         "_record:string,_malformed:boolean,_position:bigint>")
     assert result.first() == ("7", "31", "Low", "Male", None,
                               '{"ID":"7","Age":"31","Gender":"Male","Score":"Low"}', False, 0)
-
-
-def test_write_partition_replaces_only_that_run_date(spark):
-    spark.sql("CREATE DATABASE IF NOT EXISTS io_test")
-    table = "io_test.parts"
-    day1, day2 = dt.date(2026, 1, 1), dt.date(2026, 1, 2)
-    schema = "customer_id string, segment int, run_date date"
-    io.write_partition(spark.createDataFrame([("a", 1, day1), ("b", 2, day1)], schema), table, run_date=day1)
-    io.write_partition(spark.createDataFrame([("c", 3, day2)], schema), table, run_date=day2)
-    io.write_partition(spark.createDataFrame([("a", 5, day1)], schema), table, run_date=day1)
-    expected = spark.createDataFrame([("a", 5, day1), ("c", 3, day2)], schema)
-    assertDataFrameEqual(spark.table(table), expected)
-    # A rerun that has no rows for its run date leaves that run date empty, not as it was.
-    io.write_partition(spark.createDataFrame([], schema), table, run_date=day2)
-    assertDataFrameEqual(spark.table(table), spark.createDataFrame([("a", 5, day1)], schema))
-
-
-def test_write_partition_refuses_a_table_of_another_shape(spark):
-    spark.sql("CREATE DATABASE IF NOT EXISTS io_test")
-    table = "io_test.shape"
-    day = dt.date(2026, 1, 1)
-    io.write_partition(spark.createDataFrame([("a", day)], "x string, run_date date"), table, run_date=day)
-    with pytest.raises(io.InputError, match="drop the table or write to another output.database"):
-        io.write_partition(spark.createDataFrame([(1, day)], "y int, run_date date"), table, run_date=day)

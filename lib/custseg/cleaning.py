@@ -23,59 +23,67 @@ def text(column: Column) -> Column:
     return F.when(trimmed == "", None).otherwise(trimmed)
 
 
-def number(column: Column) -> Column:
-    """The value as a finite double; null when missing or not a plain number (``"abc"``, ``"3,5"``, ``"NaN"``)."""
-    value = text(column).try_cast(DoubleType())
+def as_text(raw: DataFrame, names: list[str]) -> DataFrame:
+    """``raw`` with the named columns replaced by their :func:`text`, the input of every rule below.
+
+    Trimming once, in its own projection, keeps the rules' expressions small: nested in every
+    rule, the trimming made query planning take seconds.
+    """
+    return raw.withColumns({name: text(F.col(name)) for name in names})
+
+
+def number(value: Column) -> Column:
+    """The text as a finite double; null when missing or not a plain number (``"abc"``, ``"3,5"``, ``"NaN"``)."""
+    parsed = value.try_cast(DoubleType())
     # NaN and infinities parse but would poison the imputer's median and the scaler's mean.
-    finite = ~F.isnan(value) & (F.abs(value) != float("inf"))
-    return F.when(finite, value)
+    finite = ~F.isnan(parsed) & (F.abs(parsed) != float("inf"))
+    return F.when(finite, parsed)
 
 
-def unparseable(column: Column) -> Column:
-    """True where a value is present but is not a finite number."""
-    return text(column).isNotNull() & number(column).isNull()
+def unparseable(value: Column) -> Column:
+    """True where a text is present but is not a finite number."""
+    return value.isNotNull() & number(value).isNull()
 
 
-def outside(column: Column, bounds: list[float]) -> Column:
-    """True where a number lies outside the inclusive ``[min, max]``; null-safe (missing is inside)."""
-    value = number(column)
-    return F.coalesce((value < bounds[0]) | (value > bounds[1]), F.lit(False))
+def outside(value: Column, bounds: list[float]) -> Column:
+    """True where a text's number lies outside the inclusive ``[min, max]``; null-safe (missing is inside)."""
+    parsed = number(value)
+    return F.coalesce((parsed < bounds[0]) | (parsed > bounds[1]), F.lit(False))
 
 
-def category(column: Column, levels: list[str], *, unknown: str | None) -> Column:
-    """The declared level spelled as in the config, matched on trimmed, lower-cased text.
+def category(value: Column, levels: list[str], *, unknown: str | None) -> Column:
+    """The declared level spelled as in the config, matched on the lower-cased text.
 
     A present value that matches no level becomes ``unknown`` (null for ordinal columns, whose
     unknown values are imputed like missing ones).
     """
-    value = text(column)
     spelled = F.lit(None).cast(StringType())
     for level in reversed(levels):
         spelled = F.when(F.lower(value) == level.strip().lower(), F.lit(level)).otherwise(spelled)
     return F.when(value.isNull(), None).otherwise(F.coalesce(spelled, F.lit(unknown).cast(StringType())))
 
 
-def unseen(column: Column, levels: list[str]) -> Column:
-    """1 where a value is present but matches none of the declared levels, else 0."""
-    known = F.lower(text(column)).isin([level.strip().lower() for level in levels])
-    return F.when(text(column).isNotNull() & ~known, 1).otherwise(0)
+def unseen(value: Column, levels: list[str]) -> Column:
+    """1 where a text is present but matches none of the declared levels, else 0."""
+    known = F.lower(value).isin([level.strip().lower() for level in levels])
+    return F.when(value.isNotNull() & ~known, 1).otherwise(0)
 
 
 def typed_customers(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
-    """Raw string columns -> ids and categories as clean strings, numbers as doubles, plus :data:`UNSEEN_COL`.
+    """:func:`as_text` columns -> ids and categories as clean strings, numbers as doubles, plus :data:`UNSEEN_COL`.
 
     Meant for rows that passed validation; a value that fails anyway becomes null rather than a crash.
     """
     declared = {**columns.ordinal, **columns.levels}
-    typed = [text(F.col(columns.id)).alias(columns.id)]
+    typed = [F.col(columns.id)]
     typed += [number(F.col(name)).alias(name) for name in columns.numeric]
     typed += [category(F.col(name), levels, unknown=None).alias(name) for name, levels in columns.ordinal.items()]
     typed += [_nominal(name, columns.levels.get(name)).alias(name) for name in columns.nominal]
     if columns.label:
-        typed.append(text(F.col(columns.label)).alias(columns.label))
+        typed.append(F.col(columns.label))
     counted = sum((unseen(F.col(name), levels) for name, levels in declared.items()), F.lit(0))
     return raw.select(*typed, counted.alias(UNSEEN_COL))
 
 
 def _nominal(name: str, levels: list[str] | None) -> Column:
-    return text(F.col(name)) if levels is None else category(F.col(name), levels, unknown=UNKNOWN_LEVEL)
+    return F.col(name) if levels is None else category(F.col(name), levels, unknown=UNKNOWN_LEVEL)

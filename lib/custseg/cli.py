@@ -25,11 +25,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _configure_logging()
+    from custseg.catalog import TableShapeError
     from custseg.io import InputError
 
     try:
         return args.command(args)
-    except (ConfigError, InputError, FileExistsError) as error:
+    except (ConfigError, InputError, TableShapeError, FileExistsError) as error:
         print(f"custseg: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 

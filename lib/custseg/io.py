@@ -113,30 +113,3 @@ def write_files(df: DataFrame, path: str, *, fmt: str) -> None:
         writer.option("header", True).csv(path)
     else:
         writer.parquet(path)
-
-
-def ensure_database(spark: SparkSession, database: str) -> None:
-    """Create the job's database in the catalog if it does not exist yet."""
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-
-
-def write_partition(df: DataFrame, table: str, *, run_date: date) -> None:
-    """Write ``df`` as the ``run_date`` partition of ``table``, replacing that run date only.
-
-    The first write creates a Parquet table partitioned by ``run_date``; later writes use
-    dynamic partition overwrite (set on the session), so other run dates stay as they were.
-    """
-    spark = df.sparkSession
-    if not spark.catalog.tableExists(table):
-        df.write.format("parquet").partitionBy("run_date").saveAsTable(table)
-        return
-    existing = spark.table(table).columns
-    if sorted(existing) != sorted(df.columns):
-        raise InputError(
-            f"table {table} has columns {', '.join(existing)} but this run writes {', '.join(df.columns)}; "
-            "drop the table or write to another output.database"
-        )
-    df.select(*existing).write.insertInto(table, overwrite=True)
-    if df.isEmpty():
-        # Dynamic overwrite replaces only partitions that receive rows: clear an emptied run date.
-        spark.sql(f"ALTER TABLE {table} DROP IF EXISTS PARTITION (run_date = DATE'{run_date.isoformat()}')")

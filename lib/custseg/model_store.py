@@ -17,6 +17,7 @@ FEATURES = "features"
 KERAS_MODEL = "autoencoder.keras"
 ENCODER_WEIGHTS = "encoder_weights.npz"
 KMEANS = "kmeans"
+ACTIVE = "ACTIVE"
 
 
 def new_version(now: datetime | None = None) -> str:
@@ -43,6 +44,25 @@ def new_bundle(model_dir: Path, version: str) -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     scratch.rename(final)
+
+
+def set_active(model_dir: Path, version: str) -> None:
+    """Make ``version`` the active model: the one scoring uses unless told otherwise.
+
+    The pointer file is replaced by one rename, so readers see the old or the new version, never
+    a half-written name.
+    """
+    if not (model_dir / version / MANIFEST).is_file():
+        raise FileNotFoundError(f"model version {version} has no bundle in {model_dir}")
+    scratch = model_dir / f".{ACTIVE}-{version}"
+    scratch.write_text(version + "\n", encoding="utf-8")
+    scratch.replace(model_dir / ACTIVE)
+
+
+def active_version(model_dir: Path) -> str | None:
+    """The active model version, or ``None`` before any model has become active."""
+    pointer = model_dir / ACTIVE
+    return pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None
 
 
 def write_manifest(bundle: Path, manifest: dict[str, Any]) -> None:

@@ -37,8 +37,9 @@ def flag_rows(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
     checks = _checks(columns)
     code = F.coalesce(*[F.when(failed, F.lit(code)) for failed, code, _ in checks])
     reason = F.coalesce(*[F.when(failed, text) for failed, _, text in checks])
-    flagged = raw.withColumns({REASON_CODE_COL: code, REASON_COL: reason})
-    return _flag_duplicates(flagged, id_col=columns.id)
+    texts = cleaning.as_text(raw, [columns.id, *columns.inputs, *([columns.label] if columns.label else [])])
+    flagged = texts.withColumns({REASON_CODE_COL: code, REASON_COL: reason})
+    return _flag_duplicates(flagged, id_col=columns.id, partitions=raw.rdd.getNumPartitions())
 
 
 def accepted_rows(flagged: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
@@ -59,28 +60,27 @@ def _checks(columns: ColumnsConfig) -> list[tuple[Column, str, Column]]:
         # Fields of a line that does not match the header cannot be trusted to be in their columns.
         (F.col(MALFORMED_COL), "malformed_record", F.lit("the line has a different number of fields than the header")),
         # A customer without an id cannot be joined back to anything the business holds.
-        (cleaning.text(F.col(columns.id)).isNull(), "missing_id", F.lit(f"the id column {columns.id} is empty")),
+        (F.col(columns.id).isNull(), "missing_id", F.lit(f"the id column {columns.id} is empty")),
     ]
     for name in columns.numeric:
-        value = cleaning.text(F.col(name))
         checks.append((cleaning.unparseable(F.col(name)), "unparseable_number",
-                       F.concat(F.lit(f"{name} '"), value, F.lit("' is not a number"))))
+                       F.concat(F.lit(f"{name} '"), F.col(name), F.lit("' is not a number"))))
     for name, bounds in columns.ranges.items():
         allowed = f"[{bounds[0]:g}, {bounds[1]:g}]"
         checks.append((cleaning.outside(F.col(name), bounds), "out_of_range",
-                       F.concat(F.lit(f"{name} "), cleaning.text(F.col(name)),
+                       F.concat(F.lit(f"{name} "), F.col(name),
                                 F.lit(f" is outside {allowed} (columns.ranges.{name})"))))
     return checks
 
 
-def _flag_duplicates(flagged: DataFrame, *, id_col: str) -> DataFrame:
+def _flag_duplicates(flagged: DataFrame, *, id_col: str, partitions: int) -> DataFrame:
     # The first usable copy in read order wins: a broken first copy does not block a good later one.
     usable = F.col(REASON_CODE_COL).isNull()
-    key = cleaning.text(F.col(id_col))
+    key = F.col(id_col)
     # Copies of an id must meet in one partition. Shuffling into as many partitions as the input
     # had (not spark.sql.shuffle.partitions) keeps every later pass over the cached rows as wide
     # as the input instead of hundreds of near-empty tasks.
-    clustered = flagged.repartition(flagged.rdd.getNumPartitions(), key)
+    clustered = flagged.repartition(partitions, key)
     order = Window.partitionBy(key, usable).orderBy(POSITION_COL)
     repeat = usable & (F.row_number().over(order) > 1)
     reason = F.concat(F.lit("id "), key, F.lit(" appears earlier in the input; its first usable copy is segmented"))

@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg import cleaning, io, model_store, outputs, quarantine
+from custseg.catalog import RunCommit
 from custseg.clustering import LATENT_VECTOR_COL, assign_segments, fit_segmentation, with_latent_vector
 from custseg.config import ConfigError, JobConfig
 from custseg.encode import encode
@@ -52,12 +53,6 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
     timer = StageTimer()
     version = model_store.new_version()
     log.info("train run %s, model version %s, config %s", run_date, version, config.to_dict())
-    # Opening the metastore takes seconds (more when Derby creates it): do it while the job reads and
-    # trains. Only a look-up: nothing is created before the input has passed its checks.
-    background = ThreadPoolExecutor(max_workers=1)
-    catalog_ready = background.submit(spark.catalog.databaseExists, config.output.database)
-    background.shutdown(wait=False)
-
     with timer.stage("read") as facts:
         flagged = quarantine.flag_rows(_read(spark, config), columns=columns).persist(StorageLevel.MEMORY_AND_DISK)
         counts = flagged.agg(F.count("*").alias("rows"), F.count(quarantine.REASON_CODE_COL).alias("bad")).first()
@@ -68,6 +63,11 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
         values_unseen = int(customers.agg(F.sum(cleaning.UNSEEN_COL)).first()[0] or 0)
         _check_k(customers, config)
         facts.update(rows=rows_read, quarantined=rows_quarantined, unseen_values=values_unseen)
+    # Opening the metastore takes seconds (more when Derby creates it): do it while the job trains,
+    # once the input has passed its checks, so that a rejected input leaves no metastore behind.
+    background = ThreadPoolExecutor(max_workers=1)
+    catalog_ready = background.submit(spark.catalog.databaseExists, config.output.database)
+    background.shutdown(wait=False)
 
     with timer.stage("features") as facts:
         feature_model = build_feature_pipeline(columns, encoding=config.features.encoding).fit(customers)
@@ -106,7 +106,6 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
 
     with timer.stage("write") as facts:
         catalog_ready.result()
-        io.ensure_database(spark, config.output.database)
         bundle = _save_bundle(
             config, version=version, run_date=run_date, feature_model=feature_model, trained=trained,
             weights=weights, segmentation=segmentation, metrics=metrics, feature_names=names,
@@ -115,8 +114,10 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
             segmented=segmented, rejected=rejected, profiles=profiles, agreement=agreement, columns=columns,
             model_version=version, run_date=run_date,
         )
+        commit = RunCommit(spark, database=config.output.database, run_date=run_date, run_id=version)
         for name, table in tables.items():
-            io.write_partition(table, f"{config.output.database}.{name}", run_date=run_date)
+            commit.stage(name, table)
+            log.info("staged %s.%s for run date %s", config.output.database, name, run_date)
         facts.update(tables=len(tables) + 1)
 
     counts = dict(rows_read=rows_read, rows_segmented=rows_segmented, rows_quarantined=rows_quarantined,
@@ -126,8 +127,10 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> TrainResul
         k=len(segmentation.segment_of_cluster), counts=counts, metrics={**metrics, **agreement.scores},
         seconds={**timer.seconds, "total": timer.total},
     )
-    io.write_partition(outputs.run_metrics_frame(spark, row), f"{config.output.database}.run_metrics",
-                       run_date=run_date)
+    # run_metrics is swapped in last, and the active model changes only after every table has.
+    commit.stage("run_metrics", outputs.run_metrics_frame(spark, row))
+    commit.commit()
+    model_store.set_active(bundle.parent, version)
     segmented.unpersist()
     written = tuple(f"{config.output.database}.{name}" for name in [*tables, "run_metrics"])
     return TrainResult(model_version=version, bundle=bundle, metrics=row, tables=written)
