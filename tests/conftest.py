@@ -1,4 +1,4 @@
-"""Shared fixtures: one local[2] SparkSession with a Hive catalog in a temporary warehouse."""
+"""Shared fixtures: one local[2] SparkSession with a Hive catalog in a temporary warehouse, and one CLI run."""
 
 from __future__ import annotations
 
@@ -47,3 +47,24 @@ def real_data() -> Path:
     if not (REAL_DATA / "Train.csv").is_file():
         pytest.skip(f"real customer data not found at {REAL_DATA}; place the shared data beside the repository")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def cli_workdir(tmp_path_factory) -> Path:
+    """A user's directory holding 2,000 generated customers as CSV in ``customers/``."""
+    from support import submit
+
+    workdir = tmp_path_factory.mktemp("cli")
+    submit("generate", "--rows", "2000", "--output", "customers", "--format", "csv", "--seed", "3", cwd=workdir)
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def cli_run(cli_workdir):
+    """The train command run once in :func:`cli_workdir`: its output, the tables' snapshot, the active model."""
+    from support import TRAIN, snapshot, submit
+
+    from custseg import model_store
+
+    result = submit(*TRAIN, cwd=cli_workdir)
+    return result, snapshot(cli_workdir), model_store.active_version(cli_workdir / "warehouse" / "models")

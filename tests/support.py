@@ -12,6 +12,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SUBMIT = str(ROOT / "spark-submit.sh")
 CONF = str(ROOT / "conf" / "customers.yaml")
+# The train command the CLI tests run on the generated customers in ``customers/``.
+TRAIN = ("train", "--conf", CONF, "--input", "customers", "--run-date", "2026-03-01",
+         "--set", "autoencoder.epochs=3", "--set", "columns.label=planted_segment")
+# Every table of the job, by model version: row count and a hash of the whole content.
+SNAPSHOT = " UNION ALL ".join(
+    f"SELECT '{table}', model_version, count(*), sum(hash({columns})) FROM custseg.{table} GROUP BY model_version"
+    for table, columns in [
+        ("customer_segments", "customer_id, segment, distance, latent, reconstruction_error, run_date"),
+        ("segment_profiles", "*"), ("label_mapping", "*"), ("quarantine", "*"), ("run_metrics", "rows_read, k"),
+    ]
+) + " ORDER BY 1, 2"
 
 
 def submit(*args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None
@@ -33,3 +44,8 @@ def table_rows(output: str) -> list[list[str]]:
 def submit_env() -> dict[str, str]:
     """Environment that makes ``spark-submit.sh`` use the virtualenv the tests run in."""
     return {"CUSTSEG_VENV": str(Path(sys.executable).parents[1])}
+
+
+def snapshot(cwd: Path) -> list[list[str]]:
+    """:data:`SNAPSHOT` of the tables in ``cwd``'s warehouse, through the ``sql`` command."""
+    return table_rows(submit("sql", SNAPSHOT, cwd=cwd).stdout)

@@ -10,27 +10,16 @@ import threading
 from pathlib import Path
 
 import pytest
-from support import CONF, SUBMIT, submit, submit_env, table_rows
+from support import SUBMIT, TRAIN, snapshot, submit, submit_env
 
 from custseg import model_store
 from custseg.encode import AutoencoderWeights
 
-DAY = "2026-04-01"
-TRAIN = ("train", "--conf", CONF, "--run-date", DAY, "--set", "input.generated_rows=3000",
-         "--set", "autoencoder.epochs=3")
 KILL_TIMEOUT = 300
-# Every table of the run, by model version: row count and a hash of the whole content.
-SNAPSHOT = " UNION ALL ".join(
-    f"SELECT '{table}', model_version, count(*), sum(hash({columns})) FROM {table} GROUP BY model_version"
-    for table, columns in [
-        ("customer_segments", "customer_id, segment, distance, latent, reconstruction_error, run_date"),
-        ("segment_profiles", "*"), ("label_mapping", "*"), ("quarantine", "*"), ("run_metrics", "rows_read, k"),
-    ]
-) + " ORDER BY 1, 2"
 
 
 def _kill_after(line_marker: str, cwd: Path) -> str:
-    """Start the train command, SIGKILL its whole process group once a line holds ``line_marker``."""
+    """Run the train command again, SIGKILL its whole process group once a line holds ``line_marker``."""
     process = subprocess.Popen(
         [SUBMIT, *TRAIN], cwd=cwd, env={**os.environ, **submit_env()}, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -54,53 +43,39 @@ def _kill_after(line_marker: str, cwd: Path) -> str:
     return text
 
 
-def _snapshot(cwd: Path) -> list[list[str]]:
-    return table_rows(submit("sql", SNAPSHOT, cwd=cwd).stdout)
-
-
-def _segment_rows(snapshot: list[list[str]]) -> list[list[str]]:
-    return [row[2:] for row in snapshot if row[0] == "customer_segments"]
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("kill")
-
-
-@pytest.fixture(scope="module")
-def first(workdir):
-    """The run a killed run must not disturb: its tables, and its model as the active one."""
-    submit(*TRAIN, cwd=workdir)
-    models = workdir / "warehouse" / "models"
-    return _snapshot(workdir), model_store.active_version(models)
-
-
 @pytest.mark.parametrize(("stage", "marker"), [
     # The train stage's line is printed when it ends: the job is encoding when it is read.
     ("encode", "stage train"),
     # Killed while the run's tables are being staged, after two of them were written.
     ("write", "staged custseg.segment_profiles"),
 ])
-def test_a_killed_rerun_leaves_the_tables_and_the_active_model_as_they_were(workdir, first, stage, marker):
-    before, active = first
-    output = _kill_after(marker, workdir)
+def test_a_killed_rerun_leaves_the_active_model_as_it_was(cli_workdir, cli_run, stage, marker):
+    _, _, active = cli_run
+    output = _kill_after(marker, cli_workdir)
     assert f"stage {stage}" not in output and "custseg: model" not in output
-    assert _snapshot(workdir) == before
-    models = workdir / "warehouse" / "models"
+    models = cli_workdir / "warehouse" / "models"
     assert model_store.active_version(models) == active
     assert model_store.read_manifest(models / active)["version"] == active
     assert AutoencoderWeights.load(models / active / model_store.ENCODER_WEIGHTS).latent_dim == 8
 
 
-def test_rerunning_the_killed_command_gives_the_same_segments(workdir, first):
-    before, _ = first
-    rerun = submit(*TRAIN, cwd=workdir)
-    assert "segmented 3,000 of 3,000 customers into 7 segments" in rerun.stdout
-    after = _snapshot(workdir)
-    models = workdir / "warehouse" / "models"
-    new_version = model_store.active_version(models)
-    assert new_version != first[1]
+def test_after_the_killed_runs_every_table_is_as_it_was(cli_workdir, cli_run):
+    _, before, _ = cli_run
+    assert snapshot(cli_workdir) == before
+
+
+def test_rerunning_the_killed_command_gives_the_same_segments(cli_workdir, cli_run):
+    _, before, first_version = cli_run
+    rerun = submit(*TRAIN, cwd=cli_workdir)
+    assert "segmented 2,000 of 2,000 customers into 7 segments" in rerun.stdout
+    after = snapshot(cli_workdir)
+    version = model_store.active_version(cli_workdir / "warehouse" / "models")
+    assert version != first_version
     # Same input, config and seed: the same segments, under the new model version, and nothing else.
     assert [row[0] for row in after] == [row[0] for row in before]
-    assert all(row[1] == new_version for row in after)
+    assert all(row[1] == version for row in after)
     assert _segment_rows(after) == _segment_rows(before)
+
+
+def _segment_rows(tables: list[list[str]]) -> list[list[str]]:
+    return [row[2:] for row in tables if row[0] == "customer_segments"]
