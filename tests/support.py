@@ -20,7 +20,8 @@ SNAPSHOT = " UNION ALL ".join(
     f"SELECT '{table}', model_version, count(*), sum(hash({columns})) FROM custseg.{table} GROUP BY model_version"
     for table, columns in [
         ("customer_segments", "customer_id, segment, distance, latent, reconstruction_error, run_date"),
-        ("segment_profiles", "*"), ("label_mapping", "*"), ("quarantine", "*"), ("run_metrics", "rows_read, k"),
+        ("segment_profiles", "*"), ("label_mapping", "*"), ("quarantine", "*"), ("segment_transitions", "*"),
+        ("run_metrics", "rows_read, k"),
     ]
 ) + " ORDER BY 1, 2"
 

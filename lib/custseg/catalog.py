@@ -13,11 +13,15 @@ staged files already live where the table goes. Dropping a table therefore keeps
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
+
+log = logging.getLogger("custseg")
 
 RUN_DATE_COL = "run_date"
 RUN_DIR_PREFIX = "run="
@@ -63,6 +67,12 @@ class RunCommit:
         columns = ", ".join(f"{_quoted(f.name)} {f.dataType.simpleString()}" for f in data.schema.fields)
         self._staged.append(_Staged(table=f"{_quoted(self._database)}.{_quoted(name)}", columns=columns,
                                     table_location=table_location, location=location))
+        log.info("staged %s.%s for run date %s", self._database, name, self._run_date)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The staged tables, as ``database.table``, in staging order."""
+        return tuple(staged.table.replace("`", "") for staged in self._staged)
 
     def commit(self) -> None:
         """Swap every staged partition in, in staging order, then delete the files they replaced."""
@@ -117,6 +127,18 @@ class RunCommit:
             path = status.getPath()
             if path.getName().startswith(RUN_DIR_PREFIX) and path.getName() != keep.getName():
                 filesystem.delete(path, True)
+
+
+def open_catalog_in_background(spark: SparkSession, database: str) -> Future:
+    """Open the metastore while the job computes; wait on the returned future before staging.
+
+    Opening it takes seconds (more when Derby creates it). Jobs call this only once their input
+    has passed its checks, so that a rejected input leaves no metastore behind.
+    """
+    background = ThreadPoolExecutor(max_workers=1)
+    ready = background.submit(spark.catalog.databaseExists, database)
+    background.shutdown(wait=False)
+    return ready
 
 
 def _types(schema: StructType) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Command line of the jobs: ``generate``, ``train`` and ``sql``.
+"""Command line of the jobs: ``generate``, ``train``, ``score`` and ``sql``.
 
 Each command parses its arguments, loads the config, creates the only SparkSession and calls
 one function of the library. Errors the user can fix are printed as one line with exit code 2.
@@ -27,10 +27,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     _configure_logging()
     from custseg.catalog import TableShapeError
     from custseg.io import InputError
+    from custseg.model_store import ModelNotFoundError
 
     try:
         return args.command(args)
-    except (ConfigError, InputError, TableShapeError, FileExistsError) as error:
+    except (ConfigError, InputError, TableShapeError, ModelNotFoundError, FileExistsError) as error:
         print(f"custseg: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -51,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--run-date", type=_date, help="date the outputs are filed under (default: today, UTC)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key, e.g. --set clustering.k=5 (repeatable)")
+
+    score = _command(commands, "score", "segment a snapshot with a saved model version", _score)
+    score.add_argument("--conf", required=True, help="job config YAML, e.g. conf/customers.yaml")
+    score.add_argument("--input", required=True, help="CSV or Parquet path of the snapshot to segment")
+    score.add_argument("--run-date", type=_date, help="date the outputs are filed under (default: today, UTC)")
+    score.add_argument("--model-version", help="model version to apply (default: the active one)")
+    score.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key (repeatable)")
 
     sql = _command(commands, "sql", "run SQL against the job's catalog and print the result", _sql)
     sql.add_argument("query", help='e.g. "SELECT * FROM custseg.run_metrics"')
@@ -89,6 +98,21 @@ def _train(args: argparse.Namespace) -> int:
     spark = build_session(config)
     try:
         result = train.run(spark, config, run_date=run_date)
+    finally:
+        spark.stop()
+    print(_summary(config, result, run_date))
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from custseg import score
+    from custseg.session import build_session
+
+    config = _job_config(args.conf, args.set, input_path=args.input)
+    run_date = args.run_date or datetime.now(timezone.utc).date()
+    spark = build_session(config)
+    try:
+        result = score.run(spark, config, run_date=run_date, model_version=args.model_version)
     finally:
         spark.stop()
     print(_summary(config, result, run_date))

@@ -262,3 +262,22 @@ def ari_from_contingency(table: np.ndarray) -> float:
     expected = same_segment * same_label / pairs(np.array([table.sum()]))
     best = (same_segment + same_label) / 2.0
     return float((together - expected) / (best - expected))
+
+
+def segmentation_quality(segmented: DataFrame, *, latent_vector_col: str, features_col: str) -> dict[str, float]:
+    """Every label-free quality figure of a segmentation, as the ``run_metrics`` columns name them.
+
+    ``segmented`` holds ``segment``, ``distance``, ``latent``, ``reconstruction_error``, the latent
+    vector and the scaled input features.
+    """
+    spread = separation(segmented)
+    mse, mae = reconstruction(segmented)
+    return {
+        "silhouette": silhouette(segmented, vector_col=latent_vector_col),
+        "silhouette_input": silhouette(segmented, vector_col=features_col),
+        "davies_bouldin": spread.davies_bouldin,
+        "calinski_harabasz": spread.calinski_harabasz,
+        "inertia": inertia(segmented),
+        "reconstruction_mse": mse,
+        "reconstruction_mae": mae,
+    }

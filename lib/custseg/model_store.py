@@ -7,10 +7,18 @@ import platform
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from pyspark.ml import PipelineModel
+from pyspark.ml.clustering import KMeansModel
+
+from custseg.clustering import Segmentation
+from custseg.config import ColumnsConfig, config_from_dict
+from custseg.encode import AutoencoderWeights
 
 MANIFEST = "manifest.json"
 FEATURES = "features"
@@ -18,6 +26,45 @@ KERAS_MODEL = "autoencoder.keras"
 ENCODER_WEIGHTS = "encoder_weights.npz"
 KMEANS = "kmeans"
 ACTIVE = "ACTIVE"
+
+
+class ModelNotFoundError(LookupError):
+    """No usable model where the job looks for one, phrased as one line with the fix."""
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A model version loaded for scoring: everything but the Keras model, which only training needs."""
+
+    version: str
+    bundle: Path
+    manifest: dict[str, Any]
+    features: PipelineModel
+    weights: AutoencoderWeights
+    segmentation: Segmentation
+
+    @property
+    def columns(self) -> ColumnsConfig:
+        """The columns the model was trained on, which is what it can score."""
+        return config_from_dict({"columns": self.manifest["config"]["columns"]}).columns
+
+
+def load_model(model_dir: Path, version: str | None = None) -> SavedModel:
+    """Load model ``version`` from ``model_dir``, or the active one when ``version`` is None."""
+    version = version or active_version(model_dir)
+    if version is None:
+        raise ModelNotFoundError(f"no active model in {model_dir}; run train first, or pass --model-version")
+    bundle = model_dir / version
+    if not (bundle / MANIFEST).is_file():
+        known = sorted(p.name for p in model_dir.iterdir() if (p / MANIFEST).is_file()) if model_dir.is_dir() else []
+        raise ModelNotFoundError(f"model version {version} not found in {model_dir}; "
+                                 f"versions there: {', '.join(known) or 'none'}")
+    manifest = read_manifest(bundle)
+    segmentation = Segmentation(model=KMeansModel.load(str(bundle / KMEANS)),
+                                segment_of_cluster=tuple(manifest["segment_of_cluster"]))
+    return SavedModel(version=version, bundle=bundle, manifest=manifest,
+                      features=PipelineModel.load(str(bundle / FEATURES)),
+                      weights=AutoencoderWeights.load(bundle / ENCODER_WEIGHTS), segmentation=segmentation)
 
 
 def new_version(now: datetime | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Optional
 
 from pyspark.sql import DataFrame, SparkSession
@@ -19,8 +20,11 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from custseg.clustering import LATENT_VECTOR_COL
 from custseg.config import ColumnsConfig
-from custseg.metrics import LabelAgreement
+from custseg.features import FEATURES_COL
+from custseg.metrics import LabelAgreement, label_agreement, segmentation_quality
+from custseg.profiles import segment_profiles
 
 STAGES = ("read", "features", "train", "encode", "cluster", "metrics", "write", "total")
 COUNTS = ("rows_read", "rows_segmented", "rows_quarantined", "values_unseen", "sample_rows", "epochs_run")
@@ -44,6 +48,16 @@ RUN_METRICS_SCHEMA = StructType(
 
 
 @dataclass(frozen=True)
+class RunResult:
+    """What a train or score run produced: the model version it made or applied, its bundle, its metrics row."""
+
+    model_version: str
+    bundle: Path
+    metrics: dict[str, object]
+    tables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Agreement:
     """Agreement of the segments with the configured label; empty when there is no label."""
 
@@ -58,9 +72,35 @@ class Agreement:
         return {"purity": self.result.purity, "nmi": self.result.nmi, "ari": self.result.ari}
 
 
-def run_tables(*, segmented: DataFrame, rejected: DataFrame, profiles: DataFrame, agreement: Agreement,
+@dataclass(frozen=True)
+class Measurements:
+    """What a run measures on its segments: quality figures, profiles, agreement with the label."""
+
+    metrics: dict[str, float]
+    profiles: DataFrame
+    agreement: Agreement
+
+
+def measure(segmented: DataFrame, columns: ColumnsConfig) -> Measurements:
+    """Quality metrics and label agreement (computed now) and segment profiles (lazy) of ``segmented``."""
+    return Measurements(
+        metrics=segmentation_quality(segmented, latent_vector_col=LATENT_VECTOR_COL, features_col=FEATURES_COL),
+        profiles=segment_profiles(segmented, numeric_cols=columns.numeric, categorical_cols=columns.categorical),
+        agreement=agreement_with_label(segmented, columns.label),
+    )
+
+
+def agreement_with_label(segmented: DataFrame, label: Optional[str]) -> Agreement:
+    """Purity, NMI, ARI and the label mapping when ``label`` is configured and present in the data."""
+    if not label or segmented.where(F.col(label).isNotNull()).limit(1).count() == 0:
+        return Agreement(label=None, result=None)
+    return Agreement(label=label, result=label_agreement(segmented, label_col=label))
+
+
+def run_tables(*, segmented: DataFrame, rejected: DataFrame, measured: Measurements,
                columns: ColumnsConfig, model_version: str, run_date: date) -> dict[str, DataFrame]:
     """The per-customer, per-segment, per-label and quarantine tables of one run, keyed by table name."""
+    profiles, agreement = measured.profiles, measured.agreement
     stamp = [F.lit(model_version).alias("model_version"), F.lit(run_date).alias("run_date")]
     tables = {
         "customer_segments": segmented.select(
@@ -74,16 +114,17 @@ def run_tables(*, segmented: DataFrame, rejected: DataFrame, profiles: DataFrame
         "segment_profiles": profiles.select("*", *stamp),
         "quarantine": rejected.select("*", *stamp),
     }
-    if agreement.result is not None:
-        mapping = segmented.sparkSession.createDataFrame(
-            _mapping_rows(agreement),
-            "segment int, majority_label string, segment_purity double, size long",
-        )
-        tables["label_mapping"] = mapping.select("*", F.lit(agreement.label).alias("label_column"), *stamp)
+    # Written empty without a label, so that a rerun of a run date never keeps an older mapping.
+    mapping = segmented.sparkSession.createDataFrame(
+        _mapping_rows(agreement), "segment int, majority_label string, segment_purity double, size long",
+    )
+    tables["label_mapping"] = mapping.select("*", F.lit(agreement.label).cast("string").alias("label_column"), *stamp)
     return tables
 
 
 def _mapping_rows(agreement: Agreement) -> list[tuple]:
+    if agreement.result is None:
+        return []
     return [(m.segment, m.majority_label, m.segment_purity, m.size) for m in agreement.result.mapping]
 
 

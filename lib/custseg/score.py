@@ -1,0 +1,87 @@
+"""The score job: a saved model version applied to a new snapshot -> segments -> tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import date
+from pathlib import Path
+
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+
+from custseg import model_store, outputs
+from custseg.catalog import open_catalog_in_background
+from custseg.clustering import assign_segments, with_latent_vector
+from custseg.config import JobConfig
+from custseg.encode import encode
+from custseg.features import FEATURES_COL, transform_features
+from custseg.publish import commit_run, stage_run_tables
+from custseg.snapshot import effective_config, read_snapshot
+from custseg.timing import StageTimer
+
+log = logging.getLogger("custseg")
+
+
+def run(spark: SparkSession, config: JobConfig, *, run_date: date,
+        model_version: str | None = None) -> outputs.RunResult:
+    """Segment the configured snapshot with a saved model and write the run's tables.
+
+    Parameters
+    ----------
+    spark : the job's session, with the catalog of ``config.output``.
+    config : the validated job config; its columns section is replaced by the one the model was
+        trained on, since that is what the model can read.
+    run_date : the date the outputs are filed under; re-running it replaces it and nothing else.
+    model_version : the model to apply; the active one when None.
+    """
+    timer = StageTimer()
+    model_dir = (Path(config.output.warehouse_dir) / config.output.model_dir).resolve()
+    model = model_store.load_model(model_dir, model_version)
+    config = effective_config(dataclasses.replace(config, columns=model.columns))
+    columns = config.columns
+    log.info("score run %s with model version %s, config %s", run_date, model.version, config.to_dict())
+    with timer.stage("read") as facts:
+        snapshot = read_snapshot(spark, config)
+        facts.update(rows=snapshot.rows_read, quarantined=snapshot.rows_quarantined,
+                     unseen_values=snapshot.values_unseen)
+    catalog_ready = open_catalog_in_background(spark, config.output.database)
+
+    with timer.stage("features"):
+        featured = transform_features(model.features, snapshot.customers)
+
+    with timer.stage("encode") as facts:
+        encoded = with_latent_vector(encode(featured, weights=model.weights, features_col=FEATURES_COL))
+        encoded = encoded.persist(StorageLevel.MEMORY_AND_DISK)
+        facts.update(rows=encoded.count())
+
+    with timer.stage("cluster") as facts:
+        segmented = assign_segments(encoded, model.segmentation).persist(StorageLevel.MEMORY_AND_DISK)
+        rows_segmented = segmented.count()
+        encoded.unpersist()
+        facts.update(rows=rows_segmented)
+    snapshot.check_accounting(rows_segmented)
+
+    with timer.stage("metrics"):
+        measured = outputs.measure(segmented, columns)
+
+    with timer.stage("write") as facts:
+        catalog_ready.result()
+        tables = outputs.run_tables(
+            segmented=segmented, rejected=snapshot.rejected, measured=measured, columns=columns, model_version=model.version, run_date=run_date,
+        )
+        commit = stage_run_tables(spark, tables, database=config.output.database, run_date=run_date,
+                                  model_version=model.version, run_id=model_store.new_version())
+        facts.update(tables=len(commit.tables))
+
+    counts = dict(rows_read=snapshot.rows_read, rows_segmented=rows_segmented,
+                  rows_quarantined=snapshot.rows_quarantined, values_unseen=snapshot.values_unseen)
+    row = outputs.run_metrics_row(
+        run_kind="score", run_date=run_date, model_version=model.version, source=config.input.path or "generated",
+        k=len(model.segmentation.segment_of_cluster), counts=counts, metrics={**measured.metrics, **measured.agreement.scores},
+        seconds={**timer.seconds, "total": timer.total},
+    )
+    written = commit_run(spark, commit, database=config.output.database, metrics=row)
+    snapshot.release()
+    segmented.unpersist()
+    return outputs.RunResult(model_version=model.version, bundle=model.bundle, metrics=row, tables=written)

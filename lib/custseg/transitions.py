@@ -1,0 +1,48 @@
+"""Who moved where: this run's segments against those of the previous run date, joined on the customer id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """The segments of the run date before this one: ``customer_id`` and ``segment`` rows."""
+
+    run_date: date
+    segments: DataFrame
+
+
+def previous_run(spark: SparkSession, table: str, *, before: date) -> PreviousRun | None:
+    """The latest run date of ``table`` before ``before`` and its segments; None if there is none."""
+    if not spark.catalog.tableExists(table):
+        return None
+    rows = spark.table(table)
+    latest = rows.where(F.col("run_date") < F.lit(before)).agg(F.max("run_date")).first()[0]
+    if latest is None:
+        return None
+    return PreviousRun(run_date=latest,
+                       segments=rows.where(F.col("run_date") == F.lit(latest)).select("customer_id", "segment"))
+
+
+def segment_transitions(current: DataFrame, previous: PreviousRun | None) -> DataFrame:
+    """Customers per (from_segment, to_segment) since the previous run date.
+
+    A null ``from_segment`` counts customers new since then, a null ``to_segment`` customers gone
+    since then; on the first run date every customer is new. ``current`` holds ``customer_id``
+    and ``segment``.
+    """
+    now = current.select("customer_id", F.col("segment").alias("to_segment"))
+    if previous is None:
+        moves = now.select(F.lit(None).cast("int").alias("from_segment"), "to_segment")
+        since = F.lit(None).cast("date")
+    else:
+        before = previous.segments.select("customer_id", F.col("segment").alias("from_segment"))
+        moves = before.join(now, "customer_id", "full_outer")
+        since = F.lit(previous.run_date)
+    return (moves.groupBy("from_segment", "to_segment").agg(F.count("*").alias("customers"))
+            .select("from_segment", "to_segment", "customers", since.alias("previous_run_date")))
