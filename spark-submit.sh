@@ -4,6 +4,7 @@
 #   ./spark-submit.sh generate --rows N --output PATH [--format parquet|csv] [--seed S]
 #   ./spark-submit.sh train --conf conf/customers.yaml [--input PATH] [--run-date YYYY-MM-DD] [--set key=value ...]
 #   ./spark-submit.sh score --conf conf/customers.yaml --input PATH [--run-date YYYY-MM-DD] [--model-version V]
+#   ./spark-submit.sh promote --conf conf/customers.yaml --model-version V
 #   ./spark-submit.sh sql "SELECT ..."
 #   ./spark-submit.sh test [pytest arguments]
 #
@@ -19,7 +20,7 @@ PYTHON="${PYTHON:-python3}"
 die() { echo "spark-submit.sh: $*" >&2; exit 2; }
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 check_python() {
@@ -85,8 +86,8 @@ run_tests() {
 [ $# -ge 1 ] || { usage; exit 2; }
 command="$1"; shift
 case "$command" in
-  generate|train|score|sql) run_job "$command" "$@" ;;
+  generate|train|score|promote|sql) run_job "$command" "$@" ;;
   test) run_tests "$@" ;;
   -h|--help|help) usage ;;
-  *) usage >&2; die "unknown command '$command'; use generate, train, score, sql or test" ;;
+  *) usage >&2; die "unknown command '$command'; use generate, train, score, promote, sql or test" ;;
 esac

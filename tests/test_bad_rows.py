@@ -84,10 +84,12 @@ def dirty(real_data, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def dirty_run(spark, dirty, warehouse):
+def dirty_run(spark, dirty, tmp_path_factory):
     path, *_ = dirty
+    # Models of its own: another module's active model must not lend this one its segment ids.
+    model_home = tmp_path_factory.mktemp("dirty-models")
     config = load_config(ROOT / "conf" / "customers.yaml", [
-        f"input.path={path}", "autoencoder.epochs=3", "output.database=dirty", f"output.warehouse_dir={warehouse}",
+        f"input.path={path}", "autoencoder.epochs=3", "output.database=dirty", f"output.warehouse_dir={model_home}",
     ])
     return train.run(spark, config, run_date=DAY)
 

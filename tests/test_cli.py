@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +42,36 @@ def test_train_then_sql_then_spark_sql(cli_workdir, cli_run):
     )
     assert spark_sql.returncode == 0, spark_sql.stderr[-2000:]
     assert spark_sql.stdout.split() == ["2000"]
+
+
+def test_the_thrift_server_serves_the_tables_to_beeline(cli_workdir, cli_run):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        ["spark-submit", "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
+         "--properties-file", str(ROOT / "conf" / "spark-defaults.conf"), "spark-internal",
+         "--hiveconf", f"hive.server2.thrift.port={port}", "--hiveconf", "hive.server2.thrift.bind.host=127.0.0.1"],
+        cwd=cli_workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and server.poll() is None:
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(1)
+        beeline = subprocess.run(
+            ["beeline", "-u", f"jdbc:hive2://127.0.0.1:{port}", "--silent=true", "--outputformat=csv2",
+             "-e", "SELECT count(*) FROM custseg.customer_segments"],
+            cwd=cli_workdir, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert beeline.returncode == 0, beeline.stderr[-2000:]
+        assert beeline.stdout.split()[-1] == "2000"
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -89,6 +122,8 @@ def test_a_missing_or_old_java_stops_the_wrapper_in_one_line(tmp_path, java_vers
         (["train", "--conf", "missing.yaml"], "custseg: error: config file missing.yaml does not exist"),
         (["train", "--conf", CONF, "--run-date", "2026-13-01"], "2026-13-01 is not a date like 2026-01-31"),
         (["generate", "--rows", "0", "--output", "x"], "0 is not a positive whole number"),
+        (["promote", "--conf", CONF, "--model-version", "nope", "--set", "output.warehouse_dir=/nonexistent"],
+         "custseg: error: model version nope not found in /nonexistent/models; versions there: none"),
     ],
 )
 def test_argument_and_config_errors_stop_before_spark_starts(capsys, args, message):

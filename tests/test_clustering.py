@@ -1,11 +1,19 @@
-"""KMeans on latent vectors: ids numbered by size, distances to the segment's centroid."""
+"""KMeans on latent vectors: ids numbered by size or matched to the active model's, distances to the centroid."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from pyspark.ml.functions import array_to_vector
 
-from custseg.clustering import assign_segments, fit_segmentation, with_latent_vector
+from custseg.clustering import (
+    SegmentMatch,
+    assign_segments,
+    fit_segmentation,
+    input_centroids,
+    match_segments,
+    with_latent_vector,
+)
 from custseg.config import ClusteringConfig
 
 # Three well-separated blobs of sizes 30, 50 and 20 in 2-D.
@@ -42,3 +50,40 @@ def test_same_seed_same_segments(blobs):
     first = assign_segments(blobs, fit_segmentation(blobs, settings=ClusteringConfig(k=4), seed=7))
     second = assign_segments(blobs, fit_segmentation(blobs, settings=ClusteringConfig(k=4), seed=7))
     assert [r.segment for r in first.orderBy("id").collect()] == [r.segment for r in second.orderBy("id").collect()]
+
+
+def test_matching_takes_over_the_ids_of_the_nearest_previous_segments():
+    previous = {0: np.array([0.0, 0.0]), 1: np.array([5.0, 0.0]), 2: np.array([0.0, 5.0])}
+    # Provisional ids in another order, each a little off its previous segment.
+    new = {0: np.array([5.1, 0.0]), 1: np.array([0.0, 4.8]), 2: np.array([0.1, 0.1])}
+    matches = match_segments(new, previous, max_distance=1.0)
+    assert [(m.segment, m.previous_segment) for m in matches] == [(1, 1), (2, 2), (0, 0)]
+    assert [m.distance for m in matches] == pytest.approx([0.1, 0.2, np.sqrt(0.02)])
+
+
+def test_a_segment_too_far_from_any_previous_one_gets_a_new_id():
+    previous = {0: np.array([0.0, 0.0]), 1: np.array([5.0, 0.0])}
+    new = {0: np.array([0.2, 0.0]), 1: np.array([20.0, 20.0]), 2: np.array([5.0, 0.5])}
+    matches = match_segments(new, previous, max_distance=1.0)
+    assert matches == [SegmentMatch(0, 0, pytest.approx(0.2)), SegmentMatch(2, None, None),
+                       SegmentMatch(1, 1, pytest.approx(0.5))]
+
+
+def test_renumbered_segments_keep_their_clusters_and_distances(blobs):
+    segmentation = fit_segmentation(blobs, settings=ClusteringConfig(k=3), seed=1)
+    before = {r.id: (r.segment, r.distance) for r in assign_segments(blobs, segmentation).collect()}
+    renumbered = segmentation.renumbered({0: 7, 1: 2, 2: 0})
+    after = {r.id: (r.segment, r.distance) for r in assign_segments(blobs, renumbered).collect()}
+    assert after == {i: ({0: 7, 1: 2, 2: 0}[s], d) for i, (s, d) in before.items()}
+    assert renumbered.segment_ids == [0, 2, 7]
+    np.testing.assert_array_equal(renumbered.centroids, segmentation.centroids[[2, 1, 0]])
+
+
+def test_input_centroids_are_the_mean_input_vector_per_segment(blobs):
+    segmentation = fit_segmentation(blobs, settings=ClusteringConfig(k=3), seed=1)
+    framed = blobs.withColumn("features", array_to_vector("latent"))
+    centroids = input_centroids(framed, segmentation, features_col="features")
+    rows = assign_segments(blobs, segmentation).collect()
+    for segment, centre in centroids.items():
+        members = np.array([r.latent for r in rows if r.segment == segment], dtype=np.float64)
+        np.testing.assert_allclose(centre, members.mean(axis=0), rtol=1e-6)

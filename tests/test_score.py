@@ -17,18 +17,24 @@ TRAINED, SCORED, SAME_INPUT = dt.date(2026, 5, 1), dt.date(2026, 5, 2), dt.date(
 SEGMENT_COLUMNS = ["customer_id", "segment", "distance", "latent", "reconstruction_error"]
 
 
-def _config(warehouse, **input_section):
+def _config(model_home, **input_section):
     return config_from_dict({
         "seed": 7,
         "input": {"generated_rows": 3000, **input_section},
         "autoencoder": {"sample_rows": 2000, "epochs": 4},
-        "output": {"database": "scoring", "warehouse_dir": str(warehouse)},
+        "output": {"database": "scoring", "warehouse_dir": str(model_home)},
     })
 
 
 @pytest.fixture(scope="module")
-def trained(spark, warehouse):
-    return train.run(spark, _config(warehouse), run_date=TRAINED)
+def model_home(tmp_path_factory):
+    """Models of this module's own, so that its first model numbers its segments by size."""
+    return tmp_path_factory.mktemp("score-models")
+
+
+@pytest.fixture(scope="module")
+def trained(spark, model_home):
+    return train.run(spark, _config(model_home), run_date=TRAINED)
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +47,37 @@ def snapshot(spark, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def scored(spark, warehouse, trained, snapshot):
-    return score.run(spark, _config(warehouse, path=str(snapshot), format="parquet"), run_date=SCORED)
+def scored(spark, model_home, trained, snapshot):
+    return score.run(spark, _config(model_home, path=str(snapshot), format="parquet"), run_date=SCORED)
+
+
+@pytest.fixture(scope="module")
+def same_input(spark, model_home, trained, scored):
+    """The training snapshot itself, scored with the trained model."""
+    return score.run(spark, _config(model_home), run_date=SAME_INPUT, model_version=trained.model_version)
 
 
 def _segments(spark, run_date):
     return spark.table("scoring.customer_segments").where(F.col("run_date") == run_date)
 
 
-def test_scoring_the_training_snapshot_reproduces_the_training_segments(spark, warehouse, trained, scored):
-    result = score.run(spark, _config(warehouse), run_date=SAME_INPUT, model_version=trained.model_version)
-    assert result.model_version == trained.model_version
+def test_scoring_the_training_snapshot_reproduces_the_training_segments(spark, trained, same_input):
+    assert same_input.model_version == trained.model_version
     assertDataFrameEqual(_segments(spark, SAME_INPUT).select(SEGMENT_COLUMNS),
                          _segments(spark, TRAINED).select(SEGMENT_COLUMNS))
+
+
+def test_drift_against_the_training_snapshot_is_zero_for_itself_and_small_for_a_like_one(spark, scored, same_input):
+    drift = spark.table("scoring.drift")
+    assert drift.where(F.col("run_date") == TRAINED).count() == 0
+    like = {r.feature: r for r in drift.where(F.col("run_date") == SCORED).collect()}
+    assert set(like) == {"Age", "Work_Experience", "Family_Size", "Spending_Score", "Gender", "Ever_Married",
+                         "Graduated", "Profession", "Var_1", "reconstruction_error", "segment_shares"}
+    assert {r.verdict for r in like.values()} == {"ok"}, like
+    same = spark.table("scoring.drift").where(F.col("run_date") == SAME_INPUT).collect()
+    for row in same:
+        assert (row.ks_statistic or 0.0) == 0.0 and row.psi == pytest.approx(0.0, abs=1e-12) or \
+            row.feature == "reconstruction_error" and row.current == pytest.approx(row.reference, rel=1e-9), row
 
 
 def test_a_score_run_writes_its_run_date_with_the_active_model(spark, trained, scored):
@@ -69,12 +93,12 @@ def test_a_score_run_writes_its_run_date_with_the_active_model(spark, trained, s
     assert scored.metrics["seconds_total"] > 0
 
 
-def test_rescoring_a_run_date_replaces_it_and_nothing_else(spark, warehouse, trained, scored, snapshot):
+def test_rescoring_a_run_date_replaces_it_and_nothing_else(spark, model_home, trained, scored, snapshot):
     def counts():
         return sorted(tuple(r) for r in spark.table("scoring.customer_segments").groupBy("run_date").count().collect())
 
     before, trained_rows = counts(), _segments(spark, TRAINED).select(SEGMENT_COLUMNS).collect()
-    score.run(spark, _config(warehouse, path=str(snapshot), format="parquet"), run_date=SCORED)
+    score.run(spark, _config(model_home, path=str(snapshot), format="parquet"), run_date=SCORED)
     assert counts() == before
     assertDataFrameEqual(_segments(spark, TRAINED).select(SEGMENT_COLUMNS), trained_rows)
     assert spark.table("scoring.run_metrics").where(F.col("run_date") == SCORED).count() == 1
@@ -103,8 +127,8 @@ def test_views_show_the_latest_run_date_and_a_summary_per_run(spark, scored):
     assert summary.agg(F.sum("customers"), F.round(F.sum("share"), 9)).first() == (2500, 1.0)
 
 
-def test_an_unknown_model_version_is_one_line_naming_the_versions(spark, warehouse, trained, snapshot):
-    config = _config(warehouse, path=str(snapshot), format="parquet")
+def test_an_unknown_model_version_is_one_line_naming_the_versions(spark, model_home, trained, snapshot):
+    config = _config(model_home, path=str(snapshot), format="parquet")
     with pytest.raises(ModelNotFoundError, match=rf"^model version nope not found in .*; versions there: "
                                                  rf".*{trained.model_version}"):
         score.run(spark, config, run_date=SCORED, model_version="nope")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -10,12 +11,14 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from custseg import model_store, train
+from custseg import io, model_store, train
 from custseg.config import config_from_dict
 from custseg.encode import AutoencoderWeights
+from custseg.gates import GateFailure
+from custseg.generator import generate_customers
 
 ROWS = 3000
-DAY1, DAY2 = dt.date(2026, 1, 1), dt.date(2026, 1, 2)
+DAY1, DAY2, DAY3, DAY4 = (dt.date(2026, 1, day) for day in (1, 2, 3, 4))
 
 
 @pytest.fixture(scope="module")
@@ -123,13 +126,67 @@ def test_same_config_and_seed_give_identical_segments(spark, first_run, second_r
     assert second_run.model_version != first_run.model_version
     columns = ["customer_id", "segment", "distance", "latent", "reconstruction_error"]
     assertDataFrameEqual(_segments(spark, DAY2).select(columns), _segments(spark, DAY1).select(columns))
+    # The first model had numbered its segments by size; the second took over every id, at distance 0.
+    matches = spark.table("e2e.segment_matches").where(F.col("run_date") == DAY2)
+    expected = [(s, first_run.model_version, s, 0.0) for s in range(7)]
+    assertDataFrameEqual(matches.select("segment", "previous_model_version", "previous_segment", "distance"),
+                         spark.createDataFrame(expected, "segment int, previous_model_version string, "
+                                                         "previous_segment int, distance double"))
+    first = spark.table("e2e.segment_matches").where(F.col("run_date") == DAY1)
+    assert first.where(F.col("previous_segment").isNotNull()).count() == 0 and first.count() == 7
 
 
-def test_rerunning_a_run_date_replaces_only_that_date(spark, config, second_run):
-    before = {r.run_date: r["count"] for r in spark.table("e2e.customer_segments").groupBy("run_date").count().collect()}
-    rerun = train.run(spark, config, run_date=DAY1)
-    after = spark.table("e2e.customer_segments").groupBy("run_date", "model_version").count().collect()
-    assert before == {DAY1: ROWS, DAY2: ROWS}
-    assert {(r.run_date, r.model_version, r["count"]) for r in after} == {
-        (DAY1, rerun.model_version, ROWS), (DAY2, second_run.model_version, ROWS)}
-    assert spark.table("e2e.run_metrics").count() == 2
+def test_a_retrain_with_another_seed_keeps_the_ids_of_matching_segments(spark, config, second_run, tmp_path):
+    models = Path(second_run.bundle).parent
+    active = model_store.active_version(models)
+    # The same customers as the generated input of the earlier runs, trained with another seed.
+    same_customers = tmp_path / "customers"
+    io.write_files(generate_customers(spark, rows=ROWS, seed=config.seed), str(same_customers), fmt="parquet")
+    other_config = dataclasses.replace(
+        config, seed=8, input=dataclasses.replace(config.input, path=str(same_customers), format="parquet"))
+    other = train.run(spark, other_config, run_date=DAY3)
+    assert model_store.read_manifest(other.bundle)["matched_against"] == active
+    matches = spark.table("e2e.segment_matches").where(F.col("run_date") == DAY3).collect()
+    matched = {m.segment for m in matches if m.previous_segment is not None}
+    assert matched and all(m.previous_segment == m.segment and m.distance <= 1.0 for m in matches if m.segment in matched)
+    assert all(m.segment > 6 for m in matches if m.segment not in matched)
+    # A matched id means the same customers: most of a matched segment's customers keep its id.
+    moves = spark.table("e2e.segment_transitions").where(F.col("run_date") == DAY3).collect()
+    assert {m.previous_run_date for m in moves} == {DAY2}
+    for segment in matched:
+        outflow = [m for m in moves if m.from_segment == segment]
+        assert max(outflow, key=lambda m: m.customers).to_segment == segment, outflow
+
+
+def test_model_versions_lists_every_model_with_the_active_one(spark, first_run, second_run):
+    rows = {r.version: r for r in spark.table("e2e.model_versions").collect()}
+    assert {first_run.model_version, second_run.model_version} <= set(rows)
+    assert [v for v, r in rows.items() if r.status == "active"] == [
+        model_store.active_version(Path(second_run.bundle).parent)]
+    second = rows[second_run.model_version]
+    assert (second.trained_run_date, second.rows, second.sample_rows, second.matched_against) == (
+        DAY2, ROWS, 2000, first_run.model_version)
+    assert second.silhouette == second_run.metrics["silhouette"]
+
+
+def test_a_failed_gate_stops_the_run_before_anything_is_written(spark, config, second_run):
+    strict = dataclasses.replace(config, gates=dataclasses.replace(config.gates, min_segment_share=0.5))
+    models = Path(second_run.bundle).parent
+    bundles = sorted(p.name for p in models.iterdir())
+    with pytest.raises(GateFailure, match=r"^quality gate failed: the smallest segment holds \d+\.\d\d% of the "
+                                          r"customers, below gates.min_segment_share 50.00%; nothing was written"):
+        train.run(spark, strict, run_date=DAY4)
+    assert sorted(p.name for p in models.iterdir()) == bundles
+    assert spark.table("e2e.run_metrics").where(F.col("run_date") == DAY4).count() == 0
+
+
+def test_a_gate_that_only_warns_commits_but_does_not_promote(spark, config, second_run):
+    lenient = dataclasses.replace(config, gates=dataclasses.replace(config.gates, min_segment_share=0.5,
+                                                                    on_failure="warn"))
+    models = Path(second_run.bundle).parent
+    active = model_store.active_version(models)
+    warned = train.run(spark, lenient, run_date=DAY4)
+    assert model_store.active_version(models) == active != warned.model_version
+    assert spark.table("e2e.run_metrics").where(F.col("run_date") == DAY4).count() == 1
+    status = {r.version: r.status for r in spark.table("e2e.model_versions").collect()}
+    assert status[warned.model_version] == "retired" and status[active] == "active"

@@ -60,12 +60,11 @@ class RunCommit:
     def stage(self, name: str, df: DataFrame) -> None:
         """Write ``df`` (with a ``run_date`` column) as the files of table ``name``'s partition, unseen."""
         data = df.drop(RUN_DATE_COL)
-        self._check_shape(name, data)
-        table_location = self._table_location(name)
+        _check_shape(self._spark, self._database, name, data)
+        table_location = _table_location(self._spark, self._database, name)
         location = f"{table_location}/{self._partition_dir()}/{RUN_DIR_PREFIX}{self._run_id}"
         data.write.mode("overwrite").parquet(location)
-        columns = ", ".join(f"{_quoted(f.name)} {f.dataType.simpleString()}" for f in data.schema.fields)
-        self._staged.append(_Staged(table=f"{_quoted(self._database)}.{_quoted(name)}", columns=columns,
+        self._staged.append(_Staged(table=f"{_quoted(self._database)}.{_quoted(name)}", columns=_columns(data),
                                     table_location=table_location, location=location))
         log.info("staged %s.%s for run date %s", self._database, name, self._run_date)
 
@@ -90,26 +89,7 @@ class RunCommit:
                 self._spark.sql(f"ALTER TABLE {staged.table} ADD PARTITION ({RUN_DATE_COL} = {day}) "
                                 f"LOCATION {_literal(staged.location)}")
         for staged in self._staged:
-            self._delete_other_runs(staged.location)
-
-    def _check_shape(self, name: str, data: DataFrame) -> None:
-        table = f"{_quoted(self._database)}.{_quoted(name)}"
-        if not self._spark.catalog.tableExists(table):
-            return
-        existing = self._spark.table(table).drop(RUN_DATE_COL).schema
-        if _types(existing) != _types(data.schema):
-            raise TableShapeError(
-                f"table {self._database}.{name} has columns {', '.join(existing.fieldNames())} but this run writes "
-                f"{', '.join(data.columns)}; drop the table or write to another output.database"
-            )
-
-    def _table_location(self, name: str) -> str:
-        if self._spark.catalog.databaseExists(self._database):
-            info = self._spark.sql(f"DESCRIBE DATABASE {_quoted(self._database)}")
-            location = info.where("info_name = 'Location'").first()["info_value"]
-        else:
-            location = f"{self._spark.conf.get('spark.sql.warehouse.dir')}/{self._database}.db"
-        return f"{location.rstrip('/')}/{name}"
+            _delete_other_runs(self._spark, staged.location)
 
     def _partition_dir(self) -> str:
         return f"{RUN_DATE_COL}={self._run_date.isoformat()}"
@@ -118,15 +98,60 @@ class RunCommit:
         partitions = self._spark.sql(f"SHOW PARTITIONS {table}").collect()
         return any(row[0] == self._partition_dir() for row in partitions)
 
-    def _delete_other_runs(self, location: str) -> None:
-        # Replaced partitions, and files staged by runs of this date that never committed.
-        jvm = self._spark.sparkContext._jvm
-        keep = jvm.org.apache.hadoop.fs.Path(location)
-        filesystem = keep.getFileSystem(self._spark.sparkContext._jsc.hadoopConfiguration())
-        for status in filesystem.listStatus(keep.getParent()):
-            path = status.getPath()
-            if path.getName().startswith(RUN_DIR_PREFIX) and path.getName() != keep.getName():
-                filesystem.delete(path, True)
+
+def replace_table(spark: SparkSession, *, database: str, name: str, df: DataFrame, run_id: str) -> None:
+    """Replace the whole of an unpartitioned table: its files staged unseen, then one location swap.
+
+    For the small tables the job rewrites whole (``model_versions``), with the guarantee of
+    :class:`RunCommit`: readers see the old or the new table, never a mix.
+    """
+    _check_shape(spark, database, name, df)
+    location = f"{_table_location(spark, database, name)}/{RUN_DIR_PREFIX}{run_id}"
+    df.write.mode("overwrite").parquet(location)
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {_quoted(database)}")
+    table = f"{_quoted(database)}.{_quoted(name)}"
+    if spark.catalog.tableExists(table):
+        spark.sql(f"ALTER TABLE {table} SET LOCATION {_literal(location)}")
+    else:
+        spark.sql(f"CREATE TABLE {table} ({_columns(df)}) USING parquet LOCATION {_literal(location)}")
+    _delete_other_runs(spark, location)
+    log.info("replaced %s.%s", database, name)
+
+
+def _check_shape(spark: SparkSession, database: str, name: str, data: DataFrame) -> None:
+    table = f"{_quoted(database)}.{_quoted(name)}"
+    if not spark.catalog.tableExists(table):
+        return
+    existing = spark.table(table).drop(RUN_DATE_COL).schema
+    if _types(existing) != _types(data.schema):
+        raise TableShapeError(
+            f"table {database}.{name} has columns {', '.join(existing.fieldNames())} but this run writes "
+            f"{', '.join(data.columns)}; drop the table or write to another output.database"
+        )
+
+
+def _table_location(spark: SparkSession, database: str, name: str) -> str:
+    if spark.catalog.databaseExists(database):
+        info = spark.sql(f"DESCRIBE DATABASE {_quoted(database)}")
+        location = info.where("info_name = 'Location'").first()["info_value"]
+    else:
+        location = f"{spark.conf.get('spark.sql.warehouse.dir')}/{database}.db"
+    return f"{location.rstrip('/')}/{name}"
+
+
+def _delete_other_runs(spark: SparkSession, location: str) -> None:
+    # Replaced files, and files staged by runs that never committed.
+    jvm = spark.sparkContext._jvm
+    keep = jvm.org.apache.hadoop.fs.Path(location)
+    filesystem = keep.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    for status in filesystem.listStatus(keep.getParent()):
+        path = status.getPath()
+        if path.getName().startswith(RUN_DIR_PREFIX) and path.getName() != keep.getName():
+            filesystem.delete(path, True)
+
+
+def _columns(data: DataFrame) -> str:
+    return ", ".join(f"{_quoted(f.name)} {f.dataType.simpleString()}" for f in data.schema.fields)
 
 
 def open_catalog_in_background(spark: SparkSession, database: str) -> Future:

@@ -1,7 +1,8 @@
-"""Command line of the jobs: ``generate``, ``train``, ``score`` and ``sql``.
+"""Command line of the jobs: ``generate``, ``train``, ``score``, ``promote`` and ``sql``.
 
 Each command parses its arguments, loads the config, creates the only SparkSession and calls
-one function of the library. Errors the user can fix are printed as one line with exit code 2.
+one function of the library. Errors the user can fix are printed as one line with exit code 2;
+a failed quality gate with exit code 3.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable, Optional
 from custseg.config import ConfigError, JobConfig, load_config
 
 EXIT_USAGE = 2
+EXIT_GATE = 3
 log = logging.getLogger("custseg")
 
 
@@ -26,6 +28,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging()
     from custseg.catalog import TableShapeError
+    from custseg.gates import GateFailure
     from custseg.io import InputError
     from custseg.model_store import ModelNotFoundError
 
@@ -34,6 +37,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except (ConfigError, InputError, TableShapeError, ModelNotFoundError, FileExistsError) as error:
         print(f"custseg: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except GateFailure as failure:
+        print(f"custseg: {failure}", file=sys.stderr)
+        return EXIT_GATE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--run-date", type=_date, help="date the outputs are filed under (default: today, UTC)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key, e.g. --set clustering.k=5 (repeatable)")
+    train.add_argument("--promote", action="store_true",
+                       help="make the new model active even with gates.promote: manual or a gate that warned")
 
     score = _command(commands, "score", "segment a snapshot with a saved model version", _score)
     score.add_argument("--conf", required=True, help="job config YAML, e.g. conf/customers.yaml")
@@ -60,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--model-version", help="model version to apply (default: the active one)")
     score.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key (repeatable)")
+
+    promote = _command(commands, "promote", "make a model version the active one (also to roll back)", _promote)
+    promote.add_argument("--conf", required=True, help="job config YAML whose output section locates the models")
+    promote.add_argument("--model-version", required=True, help="the version to make active")
+    promote.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
 
     sql = _command(commands, "sql", "run SQL against the job's catalog and print the result", _sql)
     sql.add_argument("query", help='e.g. "SELECT * FROM custseg.run_metrics"')
@@ -97,7 +110,7 @@ def _train(args: argparse.Namespace) -> int:
     run_date = args.run_date or datetime.now(timezone.utc).date()
     spark = build_session(config)
     try:
-        result = train.run(spark, config, run_date=run_date)
+        result = train.run(spark, config, run_date=run_date, promote=args.promote)
     finally:
         spark.stop()
     print(_summary(config, result, run_date))
@@ -116,6 +129,26 @@ def _score(args: argparse.Namespace) -> int:
     finally:
         spark.stop()
     print(_summary(config, result, run_date))
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from custseg import model_store
+    from custseg.publish import publish_model_versions
+    from custseg.session import build_session
+
+    config = _job_config(args.conf, args.set)
+    model_dir = (Path(config.output.warehouse_dir) / config.output.model_dir).resolve()
+    previous = model_store.active_version(model_dir)
+    model_store.load_manifest_of(model_dir, args.model_version)
+    model_store.set_active(model_dir, args.model_version)
+    spark = build_session(config)
+    try:
+        publish_model_versions(spark, database=config.output.database, model_dir=model_dir)
+    finally:
+        spark.stop()
+    print(f"custseg: model {args.model_version} is active (was {previous or 'none'}); "
+          f"score runs use it from now on")
     return 0
 
 

@@ -1,4 +1,11 @@
-"""Spark KMeans on the latent vectors, with segment ids numbered by a deterministic rule."""
+"""Spark KMeans on the latent vectors, with segment ids that are deterministic and stable across retrains.
+
+A first model numbers its segments by size. A model trained while another is active takes over
+the active model's ids: its segments are matched one to one to the active model's by their
+centroids in the scaled input space (the Hungarian assignment, minimising the total distance), so
+a segment keeps its id, and its name, across retrains. A segment whose best match is farther than
+``clustering.match_max_distance`` gets a new id instead.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from pyspark.ml.clustering import KMeans, KMeansModel
-from pyspark.ml.functions import array_to_vector
+from pyspark.ml.functions import array_to_vector, vector_to_array
+from scipy.optimize import linear_sum_assignment
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -29,10 +37,28 @@ class Segmentation:
 
     @property
     def centroids(self) -> np.ndarray:
-        """Centroids in segment order, shape (k, latent_dim)."""
+        """Centroids in the order of the segment ids, shape (k, latent_dim)."""
         centers = np.array(self.model.clusterCenters())
         order = np.argsort(self.segment_of_cluster)
         return centers[order]
+
+    @property
+    def segment_ids(self) -> list[int]:
+        """The segment ids, ascending (the rows of :attr:`centroids`)."""
+        return sorted(self.segment_of_cluster)
+
+    def renumbered(self, new_id: dict[int, int]) -> Segmentation:
+        """The same clusters under other segment ids: ``new_id[old segment id]``."""
+        return Segmentation(model=self.model, segment_of_cluster=tuple(new_id[s] for s in self.segment_of_cluster))
+
+
+@dataclass(frozen=True)
+class SegmentMatch:
+    """How a new segment got its id: the active model's segment it matched and the distance between them."""
+
+    segment: int
+    previous_segment: int | None
+    distance: float | None
 
 
 def with_latent_vector(df: DataFrame, *, latent_col: str = "latent") -> DataFrame:
@@ -56,12 +82,48 @@ def fit_segmentation(df: DataFrame, *, settings: ClusteringConfig, seed: int) ->
     return Segmentation(model=model, segment_of_cluster=tuple(segment_of_cluster))
 
 
+def input_centroids(df: DataFrame, segmentation: Segmentation, *, features_col: str) -> dict[int, np.ndarray]:
+    """Mean scaled input vector of each segment: what segments are matched on across model versions."""
+    predicted = segmentation.model.transform(df)
+    segment_ids = F.array(*[F.lit(s) for s in segmentation.segment_of_cluster])
+    values = vector_to_array(features_col)
+    first = df.select(F.size(values).alias("d")).first()
+    rows = (predicted.groupBy(F.element_at(segment_ids, F.col(_PREDICTION_COL) + 1).alias("segment"))
+            .agg(*[F.avg(values[i]).alias(f"m{i}") for i in range(first["d"])]).collect())
+    return {int(r["segment"]): np.array([r[f"m{i}"] for i in range(first["d"])]) for r in rows}
+
+
+def match_segments(new: dict[int, np.ndarray], previous: dict[int, np.ndarray], *,
+                   max_distance: float) -> list[SegmentMatch]:
+    """Give each new segment the id of the previous segment it is matched to, or a fresh id.
+
+    ``new`` and ``previous`` map segment ids to input-space centroids. The one-to-one assignment
+    minimises the summed Euclidean distance; pairs farther apart than ``max_distance`` are not
+    matches. Unmatched new segments get ids above every previous id, in the order of their
+    provisional ids. Returns one :class:`SegmentMatch` per new segment, in provisional-id order,
+    with ``segment`` the id to use.
+    """
+    new_ids, old_ids = sorted(new), sorted(previous)
+    cost = np.array([[float(np.linalg.norm(new[n] - previous[o])) for o in old_ids] for n in new_ids])
+    matched: dict[int, tuple[int, float]] = {}
+    for row, col in zip(*linear_sum_assignment(cost)):
+        if cost[row, col] <= max_distance:
+            matched[new_ids[row]] = (old_ids[col], float(cost[row, col]))
+    fresh = iter(range(max(old_ids, default=-1) + 1, max(old_ids, default=-1) + 1 + len(new_ids)))
+    return [
+        SegmentMatch(segment=matched[n][0], previous_segment=matched[n][0], distance=matched[n][1])
+        if n in matched else SegmentMatch(segment=next(fresh), previous_segment=None, distance=None)
+        for n in new_ids
+    ]
+
+
 def assign_segments(df: DataFrame, segmentation: Segmentation, *, latent_col: str = "latent") -> DataFrame:
     """Add ``segment`` (int) and ``distance`` (Euclidean, latent space, to the segment's centroid)."""
     predicted = segmentation.model.transform(df)
     segment_ids = F.array(*[F.lit(s) for s in segmentation.segment_of_cluster])
     segment = F.element_at(segment_ids, F.col(_PREDICTION_COL) + 1)
-    centroid = F.element_at(_literal_matrix(segmentation.centroids), segment + 1)
+    centroid = F.element_at(_literal_matrix(np.array(segmentation.model.clusterCenters())),
+                            F.col(_PREDICTION_COL) + 1)
     squared = F.aggregate(
         F.zip_with(F.col(latent_col), centroid, lambda z, c: (z - c) * (z - c)),
         F.lit(0.0).cast("double"),

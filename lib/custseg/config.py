@@ -102,6 +102,35 @@ class ClusteringConfig:
     max_iter: int = 20
     tol: float = 1.0e-4
     init_steps: int = 2
+    # Farthest a retrained segment's input-space centroid may lie from the active model's segment
+    # whose id it takes over; beyond it the segment gets a new id.
+    match_max_distance: float = 1.0
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    # Verdict thresholds: a value at or above *_warn is "warn", at or above *_retrain "retrain".
+    # PSI: < 0.1 stable, 0.1-0.25 some shift, > 0.25 a large shift (the usual reading).
+    psi_warn: float = 0.1
+    psi_retrain: float = 0.25
+    ks_warn: float = 0.1
+    ks_retrain: float = 0.2
+    # Mean reconstruction error of the scored snapshot over that of the training snapshot.
+    reconstruction_warn: float = 1.25
+    reconstruction_retrain: float = 1.5
+
+
+@dataclass(frozen=True)
+class GatesConfig:
+    # Checked before a run commits anything. A failed gate stops the run (on_failure: fail, exit
+    # code 3, nothing written) or is logged and the run commits (on_failure: warn).
+    min_segment_share: float = 0.01
+    min_silhouette: Optional[float] = None
+    # Score runs: the worst drift verdict that passes (ok < warn < retrain).
+    max_drift: Literal["ok", "warn", "retrain"] = "warn"
+    on_failure: Literal["fail", "warn"] = "fail"
+    # auto: a train run that passes every gate becomes the active model; manual: only with --promote.
+    promote: Literal["auto", "manual"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -126,6 +155,8 @@ class JobConfig:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
     clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
+    gates: GatesConfig = field(default_factory=GatesConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
 
@@ -264,6 +295,12 @@ def _validate(config: JobConfig) -> None:
         (config.clustering.k >= 2, "clustering.k must be at least 2"),
         (config.clustering.max_iter >= 1, "clustering.max_iter must be at least 1"),
         (config.clustering.init_steps >= 1, "clustering.init_steps must be at least 1"),
+        (config.clustering.match_max_distance >= 0, "clustering.match_max_distance must be at least 0"),
+        (config.drift.psi_warn <= config.drift.psi_retrain, "drift.psi_warn must not exceed drift.psi_retrain"),
+        (config.drift.ks_warn <= config.drift.ks_retrain, "drift.ks_warn must not exceed drift.ks_retrain"),
+        (config.drift.reconstruction_warn <= config.drift.reconstruction_retrain,
+         "drift.reconstruction_warn must not exceed drift.reconstruction_retrain"),
+        (0 <= config.gates.min_segment_share < 1, "gates.min_segment_share must be in [0, 1)"),
         (config.autoencoder.sample_rows >= 10, "autoencoder.sample_rows must be at least 10"),
         (config.autoencoder.latent_dim >= 1, "autoencoder.latent_dim must be at least 1"),
         (all(n >= 1 for n in config.autoencoder.hidden_layers), "autoencoder.hidden_layers must be positive sizes"),

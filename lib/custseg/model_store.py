@@ -54,17 +54,23 @@ def load_model(model_dir: Path, version: str | None = None) -> SavedModel:
     version = version or active_version(model_dir)
     if version is None:
         raise ModelNotFoundError(f"no active model in {model_dir}; run train first, or pass --model-version")
+    manifest = load_manifest_of(model_dir, version)
     bundle = model_dir / version
-    if not (bundle / MANIFEST).is_file():
-        known = sorted(p.name for p in model_dir.iterdir() if (p / MANIFEST).is_file()) if model_dir.is_dir() else []
-        raise ModelNotFoundError(f"model version {version} not found in {model_dir}; "
-                                 f"versions there: {', '.join(known) or 'none'}")
-    manifest = read_manifest(bundle)
     segmentation = Segmentation(model=KMeansModel.load(str(bundle / KMEANS)),
                                 segment_of_cluster=tuple(manifest["segment_of_cluster"]))
     return SavedModel(version=version, bundle=bundle, manifest=manifest,
                       features=PipelineModel.load(str(bundle / FEATURES)),
                       weights=AutoencoderWeights.load(bundle / ENCODER_WEIGHTS), segmentation=segmentation)
+
+
+def load_manifest_of(model_dir: Path, version: str) -> dict[str, Any]:
+    """The manifest of model ``version``; :class:`ModelNotFoundError` naming the versions there if it has none."""
+    bundle = model_dir / version
+    if not (bundle / MANIFEST).is_file():
+        known = [m["version"] for m in list_manifests(model_dir)]
+        raise ModelNotFoundError(f"model version {version} not found in {model_dir}; "
+                                 f"versions there: {', '.join(known) or 'none'}")
+    return read_manifest(bundle)
 
 
 def new_version(now: datetime | None = None) -> str:
@@ -110,6 +116,12 @@ def active_version(model_dir: Path) -> str | None:
     """The active model version, or ``None`` before any model has become active."""
     pointer = model_dir / ACTIVE
     return pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None
+
+
+def list_manifests(model_dir: Path) -> list[dict[str, Any]]:
+    """The manifests of every complete bundle in ``model_dir``, oldest version first."""
+    bundles = sorted(p for p in model_dir.iterdir() if (p / MANIFEST).is_file()) if model_dir.is_dir() else []
+    return [read_manifest(bundle) for bundle in bundles]
 
 
 def write_manifest(bundle: Path, manifest: dict[str, Any]) -> None:

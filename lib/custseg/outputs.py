@@ -20,8 +20,9 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from custseg.clustering import LATENT_VECTOR_COL
+from custseg.clustering import LATENT_VECTOR_COL, SegmentMatch
 from custseg.config import ColumnsConfig
+from custseg.drift import DRIFT_SCHEMA
 from custseg.features import FEATURES_COL
 from custseg.metrics import LabelAgreement, label_agreement, segmentation_quality
 from custseg.profiles import segment_profiles
@@ -126,6 +127,38 @@ def _mapping_rows(agreement: Agreement) -> list[tuple]:
     if agreement.result is None:
         return []
     return [(m.segment, m.majority_label, m.segment_purity, m.size) for m in agreement.result.mapping]
+
+
+def drift_frame(spark: SparkSession, rows: list[tuple], *, model_version: str, run_date: date) -> DataFrame:
+    """The ``drift`` rows of a run (see :mod:`custseg.drift`); none for a train run."""
+    frame = spark.createDataFrame(rows, DRIFT_SCHEMA)
+    return frame.select("*", F.lit(model_version).alias("model_version"), F.lit(run_date).alias("run_date"))
+
+
+def segment_matches_frame(spark: SparkSession, matches: list[SegmentMatch], *, previous_version: Optional[str],
+                          model_version: str, run_date: date) -> DataFrame:
+    """The ``segment_matches`` rows of a train run: which active-model segment each segment took its id from."""
+    rows = [(m.segment, previous_version if m.previous_segment is not None else None, m.previous_segment,
+             m.distance) for m in matches]
+    frame = spark.createDataFrame(
+        rows, "segment int, previous_model_version string, previous_segment int, distance double")
+    return frame.select("*", F.lit(model_version).alias("model_version"), F.lit(run_date).alias("run_date"))
+
+
+MODEL_VERSIONS_SCHEMA = ("version string, status string, created_at string, input string, trained_run_date date, "
+                         "rows long, sample_rows long, epochs_run long, silhouette double, "
+                         "silhouette_input double, davies_bouldin double, matched_against string")
+
+
+def model_versions_frame(spark: SparkSession, manifests: list[dict], *, active: Optional[str]) -> DataFrame:
+    """One ``model_versions`` row per model bundle: what it was trained on, how good it is, whether it is active."""
+    rows = [(
+        m["version"], "active" if m["version"] == active else "retired", m["created_at"], m["input"],
+        date.fromisoformat(m["run_date"]), m.get("rows"), m["sample_rows"], m["epochs_run"],
+        m["metrics"]["silhouette"], m["metrics"]["silhouette_input"], m["metrics"]["davies_bouldin"],
+        m.get("matched_against"),
+    ) for m in manifests]
+    return spark.createDataFrame(rows, MODEL_VERSIONS_SCHEMA)
 
 
 def run_metrics_row(*, run_kind: str, run_date: date, model_version: str, source: str, k: int,

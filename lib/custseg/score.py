@@ -8,16 +8,17 @@ from datetime import date
 from pathlib import Path
 
 from pyspark import StorageLevel
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
-from custseg import model_store, outputs
+from custseg import gates, model_store, outputs
 from custseg.catalog import open_catalog_in_background
 from custseg.clustering import assign_segments, with_latent_vector
 from custseg.config import JobConfig
+from custseg.drift import drift_rows, overall_verdict
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, transform_features
 from custseg.publish import commit_run, stage_run_tables
-from custseg.snapshot import effective_config, read_snapshot
+from custseg.snapshot import Snapshot, effective_config, read_snapshot
 from custseg.timing import StageTimer
 
 log = logging.getLogger("custseg")
@@ -64,12 +65,18 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
 
     with timer.stage("metrics"):
         measured = outputs.measure(segmented, columns)
+        drifted = _drift(snapshot, segmented, model, config)
+    gates.enforce(gates.failed_gates(segmented, silhouette=measured.metrics["silhouette"],
+                                     drift_verdict=overall_verdict(drifted) if drifted else None,
+                                     gates=config.gates), config.gates)
 
     with timer.stage("write") as facts:
         catalog_ready.result()
         tables = outputs.run_tables(
-            segmented=segmented, rejected=snapshot.rejected, measured=measured, columns=columns, model_version=model.version, run_date=run_date,
+            segmented=segmented, rejected=snapshot.rejected, measured=measured, columns=columns,
+            model_version=model.version, run_date=run_date,
         )
+        tables["drift"] = outputs.drift_frame(spark, drifted, model_version=model.version, run_date=run_date)
         commit = stage_run_tables(spark, tables, database=config.output.database, run_date=run_date,
                                   model_version=model.version, run_id=model_store.new_version())
         facts.update(tables=len(commit.tables))
@@ -78,10 +85,22 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
                   rows_quarantined=snapshot.rows_quarantined, values_unseen=snapshot.values_unseen)
     row = outputs.run_metrics_row(
         run_kind="score", run_date=run_date, model_version=model.version, source=config.input.path or "generated",
-        k=len(model.segmentation.segment_of_cluster), counts=counts, metrics={**measured.metrics, **measured.agreement.scores},
+        k=len(model.segmentation.segment_of_cluster), counts=counts,
+        metrics={**measured.metrics, **measured.agreement.scores},
         seconds={**timer.seconds, "total": timer.total},
     )
     written = commit_run(spark, commit, database=config.output.database, metrics=row)
     snapshot.release()
     segmented.unpersist()
     return outputs.RunResult(model_version=model.version, bundle=model.bundle, metrics=row, tables=written)
+
+
+def _drift(snapshot: Snapshot, segmented: DataFrame, model: model_store.SavedModel, config: JobConfig) -> list[tuple]:
+    reference = model.manifest.get("reference")
+    if reference is None:
+        log.info("no drift measured: model %s keeps no reference profile of its training snapshot", model.version)
+        return []
+    rows = drift_rows(snapshot.customers, segmented, reference, config.drift)
+    log.info("drift against the training snapshot of model %s: %s (%s)", model.version, overall_verdict(rows),
+             ", ".join(f"{row[0]} {row[-1]}" for row in rows))
+    return rows

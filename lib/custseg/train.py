@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -11,20 +13,28 @@ from pyspark import StorageLevel
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, SparkSession
 
-from custseg import io, model_store, outputs
+from custseg import gates, io, model_store, outputs
 from custseg.catalog import open_catalog_in_background
-from custseg.clustering import assign_segments, fit_segmentation, with_latent_vector
+from custseg.clustering import (
+    SegmentMatch,
+    assign_segments,
+    fit_segmentation,
+    input_centroids,
+    match_segments,
+    with_latent_vector,
+)
 from custseg.config import JobConfig
+from custseg.drift import reference_profile
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, build_feature_pipeline, feature_names, transform_features
-from custseg.publish import commit_run, stage_run_tables
+from custseg.publish import commit_run, publish_model_versions, stage_run_tables
 from custseg.snapshot import effective_config, read_snapshot
 from custseg.timing import StageTimer
 
 log = logging.getLogger("custseg")
 
 
-def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> outputs.RunResult:
+def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool = False) -> outputs.RunResult:
     """Train a model version on the configured snapshot and write the run's tables.
 
     Parameters
@@ -32,6 +42,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> outputs.Ru
     spark : the job's session, with the catalog of ``config.output``.
     config : the validated job config.
     run_date : the date the outputs are filed under; re-running it replaces it.
+    promote : make the new model active even if ``gates.promote`` is manual or a gate only warned.
     """
     config = effective_config(config)
     columns = config.columns
@@ -66,6 +77,9 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> outputs.Ru
 
     with timer.stage("cluster") as facts:
         segmentation = fit_segmentation(encoded, settings=config.clustering, seed=config.seed)
+        centroids = input_centroids(encoded, segmentation, features_col=FEATURES_COL)
+        ids = _ids_of_active_model(config, feature_names=names, centroids=centroids)
+        segmentation = segmentation.renumbered(ids.new_id)
         segmented = assign_segments(encoded, segmentation).persist(StorageLevel.MEMORY_AND_DISK)
         rows_segmented = segmented.count()
         encoded.unpersist()
@@ -74,16 +88,23 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> outputs.Ru
 
     with timer.stage("metrics"):
         measured = outputs.measure(segmented, columns)
+        reference = reference_profile(snapshot.customers, segmented, columns)
+    passed = gates.enforce(gates.failed_gates(segmented, silhouette=measured.metrics["silhouette"],
+                                              drift_verdict=None, gates=config.gates), config.gates)
 
     with timer.stage("write") as facts:
         catalog_ready.result()
         bundle = _save_bundle(
             config, version=version, run_date=run_date, feature_model=feature_model, trained=trained,
-            weights=weights, segmentation=segmentation, metrics=measured.metrics, feature_names=names,
+            weights=weights, segmentation=segmentation, metrics=measured.metrics, feature_names=names, ids=ids,
+            reference=reference, rows=rows_segmented,
         )
-        tables = outputs.run_tables(
-            segmented=segmented, rejected=snapshot.rejected, measured=measured, columns=columns, model_version=version, run_date=run_date,
-        )
+        tables = outputs.run_tables(segmented=segmented, rejected=snapshot.rejected, measured=measured,
+                                    columns=columns, model_version=version, run_date=run_date)
+        # Drift is measured by score runs against this run's snapshot: none for the training run itself.
+        tables["drift"] = outputs.drift_frame(spark, [], model_version=version, run_date=run_date)
+        tables["segment_matches"] = outputs.segment_matches_frame(
+            spark, ids.matches, previous_version=ids.previous_version, model_version=version, run_date=run_date)
         commit = stage_run_tables(spark, tables, database=config.output.database, run_date=run_date,
                                   model_version=version, run_id=version)
         facts.update(tables=len(commit.tables))
@@ -93,12 +114,18 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date) -> outputs.Ru
                   sample_rows=len(sample), epochs_run=trained.epochs_run)
     row = outputs.run_metrics_row(
         run_kind="train", run_date=run_date, model_version=version, source=config.input.path or "generated",
-        k=len(segmentation.segment_of_cluster), counts=counts, metrics={**measured.metrics, **measured.agreement.scores},
+        k=len(segmentation.segment_of_cluster), counts=counts,
+        metrics={**measured.metrics, **measured.agreement.scores},
         seconds={**timer.seconds, "total": timer.total},
     )
     written = commit_run(spark, commit, database=config.output.database, metrics=row)
     # The active model changes only after every table has.
-    model_store.set_active(bundle.parent, version)
+    if promote or (passed and config.gates.promote == "auto"):
+        model_store.set_active(bundle.parent, version)
+    else:
+        log.info("model %s is not active (gates.promote: %s); promote it with ./spark-submit.sh promote", version,
+                 config.gates.promote)
+    written += publish_model_versions(spark, database=config.output.database, model_dir=bundle.parent)
     snapshot.release()
     segmented.unpersist()
     return outputs.RunResult(model_version=version, bundle=bundle, metrics=row, tables=written)
@@ -113,8 +140,39 @@ def training_sample(featured: DataFrame, *, rows: int, limit: int, seed: int) ->
     return vectors.flatten().to_numpy().reshape(len(vectors), -1)
 
 
+@dataclass(frozen=True)
+class _SegmentIds:
+    new_id: dict[int, int]  # provisional (size-ordered) id -> id used
+    matches: list[SegmentMatch]
+    previous_version: str | None
+    centroids: dict[int, list[float]]  # input-space centroid by id used
+
+
+def _ids_of_active_model(config: JobConfig, *, feature_names: list[str],
+                         centroids: dict[int, np.ndarray]) -> _SegmentIds:
+    """Segment ids taken over from the active model where segments match, else the size-ordered ones."""
+    model_dir = (Path(config.output.warehouse_dir) / config.output.model_dir).resolve()
+    active = model_store.active_version(model_dir)
+    manifest = model_store.read_manifest(model_dir / active) if active else {}
+    previous = manifest.get("input_centroids")
+    if previous is None or manifest.get("feature_names") != feature_names:
+        if active:
+            log.info("segment ids numbered by size: active model %s has other features to match on", active)
+        matches = [SegmentMatch(segment=s, previous_segment=None, distance=None) for s in sorted(centroids)]
+        active = None
+    else:
+        matches = match_segments(centroids, {int(s): np.array(c) for s, c in previous.items()},
+                                 max_distance=config.clustering.match_max_distance)
+        log.info("segment ids matched to model %s: %s", active, ", ".join(
+            f"{m.segment}" + (f" ({m.distance:.3f})" if m.distance is not None else " (new)") for m in matches))
+    new_id = {provisional: m.segment for provisional, m in zip(sorted(centroids), matches)}
+    return _SegmentIds(new_id=new_id, matches=matches, previous_version=active,
+                       centroids={new_id[s]: c.tolist() for s, c in centroids.items()})
+
+
 def _save_bundle(config: JobConfig, *, version: str, run_date: date, feature_model, trained, weights,
-                 segmentation, metrics: dict[str, float], feature_names: list[str]) -> Path:
+                 segmentation, metrics: dict[str, float], feature_names: list[str], ids: _SegmentIds,
+                 reference: dict, rows: int) -> Path:
     model_dir = Path(config.output.warehouse_dir) / config.output.model_dir
     with model_store.new_bundle(model_dir.resolve(), version) as bundle:
         feature_model.save(str(bundle / model_store.FEATURES))
@@ -125,6 +183,7 @@ def _save_bundle(config: JobConfig, *, version: str, run_date: date, feature_mod
             "version": version,
             "created_at": datetime.now(timezone.utc).isoformat(),
             "run_date": run_date.isoformat(),
+            "rows": rows,
             "input": config.input.path or "generated",
             "config": config.to_dict(),
             "input_schema": io.customer_schema(config.columns).jsonValue(),
@@ -134,6 +193,11 @@ def _save_bundle(config: JobConfig, *, version: str, run_date: date, feature_mod
             "history": trained.history,
             "segment_of_cluster": list(segmentation.segment_of_cluster),
             "centroids": segmentation.centroids.tolist(),
+            "segment_ids": segmentation.segment_ids,
+            "input_centroids": {str(s): c for s, c in sorted(ids.centroids.items())},
+            "matched_against": ids.previous_version,
+            "segment_matches": [dataclasses.asdict(m) for m in ids.matches],
+            "reference": reference,
             "metrics": metrics,
             "libraries": model_store.library_versions(),
         })

@@ -1,0 +1,72 @@
+"""Drift against the training snapshot: KS and PSI as the textbook defines them, verdicts by the thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import ks_2samp
+
+from custseg.config import ColumnsConfig, DriftConfig
+from custseg.drift import drift_rows, overall_verdict, reference_profile
+
+COLUMNS = ColumnsConfig(id="ID", numeric=["Age", "Score"], nominal=["Job"], ordinal={}, label=None)
+SCHEMA = "ID string, Age double, Score double, Job string, segment int, reconstruction_error double"
+
+
+def _frame(spark, rng, n, *, age_shift=0.0, jobs=("a", "b"), error=1.0):
+    rows = [(str(i), float(rng.integers(20, 60) + age_shift), float(rng.normal(0, 1)), str(rng.choice(jobs)),
+             int(rng.integers(0, 3)), error) for i in range(n)]
+    rows[0] = (rows[0][0], None, *rows[0][2:])  # one missing age
+    return spark.createDataFrame(rows, SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def reference(spark):
+    train = _frame(spark, np.random.default_rng(1), 3000)
+    return train, reference_profile(train, train, COLUMNS)
+
+
+def _by_feature(rows):
+    names = ("feature", "kind", "ks", "p", "psi", "reference", "current", "verdict")
+    return {row[0]: dict(zip(names, row)) for row in rows}
+
+
+def test_a_snapshot_like_the_training_one_does_not_drift(spark, reference):
+    _, profile = reference
+    new = _frame(spark, np.random.default_rng(2), 2000)
+    rows = _by_feature(drift_rows(new, new, profile, DriftConfig()))
+    assert set(rows) == {"Age", "Score", "Job", "reconstruction_error", "segment_shares"}
+    assert all(row["verdict"] == "ok" for row in rows.values()), rows
+    assert rows["Age"]["p"] > 0.01 and rows["Age"]["psi"] < 0.05
+
+
+def test_ks_statistic_equals_scipy_s_and_a_shift_is_graded(spark, reference):
+    train, profile = reference
+    new = _frame(spark, np.random.default_rng(3), 2000, age_shift=5.0)
+    rows = _by_feature(drift_rows(new, new, profile, DriftConfig()))
+    ages = [r.Age for r in train.where("Age IS NOT NULL").collect()]
+    new_ages = [r.Age for r in new.where("Age IS NOT NULL").collect()]
+    expected = ks_2samp(ages, new_ages)
+    # Integer ages: every value is a reference quantile, so the statistic is exact.
+    assert rows["Age"]["ks"] == pytest.approx(expected.statistic, abs=1e-12)
+    assert rows["Age"]["p"] < 1e-6 and rows["Age"]["verdict"] == "retrain"
+    scores = ks_2samp([r.Score for r in train.collect()], [r.Score for r in new.collect()]).statistic
+    assert rows["Score"]["ks"] == pytest.approx(scores, abs=0.002)
+    assert rows["Age"]["current"] == pytest.approx(np.mean(new_ages))
+    assert rows["Age"]["reference"] == pytest.approx(np.mean(ages))
+
+
+def test_psi_of_levels_and_reconstruction_ratio_have_their_verdicts(spark, reference):
+    _, profile = reference
+    new = _frame(spark, np.random.default_rng(4), 2000, jobs=("a", "b", "c"), error=1.3)
+    rows = drift_rows(new, new, profile, DriftConfig())
+    found = _by_feature(rows)
+    shares_new = {j: new.where(f"Job = '{j}'").count() / 2000 for j in "abc"}
+    shares_old = {"a": profile["categorical"]["Job"]["a"], "b": profile["categorical"]["Job"]["b"], "c": 1e-4}
+    expected = sum((max(shares_new[j], 1e-4) - shares_old[j]) * np.log(max(shares_new[j], 1e-4) / shares_old[j])
+                   for j in "abc")
+    assert found["Job"]["psi"] == pytest.approx(expected) and found["Job"]["verdict"] == "retrain"
+    error = found["reconstruction_error"]
+    assert (error["reference"], error["current"]) == pytest.approx((1.0, 1.3))
+    assert found["reconstruction_error"]["verdict"] == "warn"
+    assert overall_verdict(rows) == "retrain"
