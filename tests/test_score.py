@@ -23,6 +23,7 @@ def _config(model_home, **input_section):
         "input": {"generated_rows": 3000, **input_section},
         "autoencoder": {"sample_rows": 2000, "epochs": 4},
         "output": {"database": "scoring", "warehouse_dir": str(model_home)},
+        "segments": {"names": {0: "Largest", 1: "Runner-up"}},
     })
 
 
@@ -122,9 +123,14 @@ def test_transitions_count_movers_new_and_gone_customers(spark, scored):
 
 def test_views_show_the_latest_run_date_and_a_summary_per_run(spark, scored):
     newest = spark.table("scoring.customer_segments").agg(F.max("run_date")).first()[0]
-    assertDataFrameEqual(spark.table("scoring.latest_segments"), _segments(spark, newest))
+    assertDataFrameEqual(spark.table("scoring.latest_segments").drop("segment_name"), _segments(spark, newest))
     summary = spark.table("scoring.segment_summary").where(F.col("run_date") == SCORED)
     assert summary.agg(F.sum("customers"), F.round(F.sum("share"), 9)).first() == (2500, 1.0)
+    # Names from the config travel with the segment ids.
+    names = {r.segment: r.segment_name for r in summary.collect()}
+    assert names == {0: "Largest", 1: "Runner-up", **{s: None for s in range(2, 7)}}
+    latest = spark.table("scoring.latest_segments").where(F.col("segment") == 1).select("segment_name").distinct()
+    assert latest.collect() == [("Runner-up",)]
 
 
 def test_an_unknown_model_version_is_one_line_naming_the_versions(spark, model_home, trained, snapshot):

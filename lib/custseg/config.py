@@ -134,6 +134,13 @@ class GatesConfig:
 
 
 @dataclass(frozen=True)
+class SegmentsConfig:
+    # Business names of segment ids, e.g. {0: "Young urban professionals"}. Ids are kept across
+    # retrains (see clustering.match_max_distance), so a name stays with its segment.
+    names: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     database: str = "custseg"
     warehouse_dir: str = "warehouse"
@@ -157,6 +164,7 @@ class JobConfig:
     clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
     gates: GatesConfig = field(default_factory=GatesConfig)
+    segments: SegmentsConfig = field(default_factory=SegmentsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
 

@@ -129,6 +129,13 @@ def _mapping_rows(agreement: Agreement) -> list[tuple]:
     return [(m.segment, m.majority_label, m.segment_purity, m.size) for m in agreement.result.mapping]
 
 
+def segment_names_frame(spark: SparkSession, segment_ids: list[int], names: dict[int, str], *, model_version: str,
+                        run_date: date) -> DataFrame:
+    """The ``segment_names`` rows of a run: each segment id with its name from ``segments.names`` (or null)."""
+    frame = spark.createDataFrame([(s, names.get(s)) for s in segment_ids], "segment int, segment_name string")
+    return frame.select("*", F.lit(model_version).alias("model_version"), F.lit(run_date).alias("run_date"))
+
+
 def drift_frame(spark: SparkSession, rows: list[tuple], *, model_version: str, run_date: date) -> DataFrame:
     """The ``drift`` rows of a run (see :mod:`custseg.drift`); none for a train run."""
     frame = spark.createDataFrame(rows, DRIFT_SCHEMA)

@@ -77,6 +77,9 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
             model_version=model.version, run_date=run_date,
         )
         tables["drift"] = outputs.drift_frame(spark, drifted, model_version=model.version, run_date=run_date)
+        tables["segment_names"] = outputs.segment_names_frame(
+            spark, model.segmentation.segment_ids, config.segments.names, model_version=model.version,
+            run_date=run_date)
         commit = stage_run_tables(spark, tables, database=config.output.database, run_date=run_date,
                                   model_version=model.version, run_id=model_store.new_version())
         facts.update(tables=len(commit.tables))

@@ -103,6 +103,8 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
                                     columns=columns, model_version=version, run_date=run_date)
         # Drift is measured by score runs against this run's snapshot: none for the training run itself.
         tables["drift"] = outputs.drift_frame(spark, [], model_version=version, run_date=run_date)
+        tables["segment_names"] = outputs.segment_names_frame(
+            spark, segmentation.segment_ids, config.segments.names, model_version=version, run_date=run_date)
         tables["segment_matches"] = outputs.segment_matches_frame(
             spark, ids.matches, previous_version=ids.previous_version, model_version=version, run_date=run_date)
         commit = stage_run_tables(spark, tables, database=config.output.database, run_date=run_date,
