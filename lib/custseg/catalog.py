@@ -75,7 +75,7 @@ class RunCommit:
 
     def commit(self) -> None:
         """Swap every staged partition in, in staging order, then delete the files they replaced."""
-        self._spark.sql(f"CREATE DATABASE IF NOT EXISTS {_quoted(self._database)}")
+        _ensure_database(self._spark, self._database)
         day = f"DATE'{self._run_date.isoformat()}'"
         for staged in self._staged:
             self._spark.sql(
@@ -108,7 +108,7 @@ def replace_table(spark: SparkSession, *, database: str, name: str, df: DataFram
     _check_shape(spark, database, name, df)
     location = f"{_table_location(spark, database, name)}/{RUN_DIR_PREFIX}{run_id}"
     df.write.mode("overwrite").parquet(location)
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {_quoted(database)}")
+    _ensure_database(spark, database)
     table = f"{_quoted(database)}.{_quoted(name)}"
     if spark.catalog.tableExists(table):
         spark.sql(f"ALTER TABLE {table} SET LOCATION {_literal(location)}")
@@ -116,6 +116,12 @@ def replace_table(spark: SparkSession, *, database: str, name: str, df: DataFram
         spark.sql(f"CREATE TABLE {table} ({_columns(df)}) USING parquet LOCATION {_literal(location)}")
     _delete_other_runs(spark, location)
     log.info("replaced %s.%s", database, name)
+
+
+def _ensure_database(spark: SparkSession, database: str) -> None:
+    # Asked to create a database that exists, the Hive metastore logs an ERROR with a stack trace.
+    if not spark.catalog.databaseExists(database):
+        spark.sql(f"CREATE DATABASE {_quoted(database)}")
 
 
 def _check_shape(spark: SparkSession, database: str, name: str, data: DataFrame) -> None:
