@@ -1,0 +1,164 @@
+"""Wall time per stage, rows per second and driver peak memory of the train and score jobs, and the
+train job against a plain Spark ML job (same features + KMeans, no autoencoder) on the same rows.
+
+    .venv/bin/python tests/benchmarks/scale.py --rows 1000000 10000000 [--workdir /tmp/custseg-bench]
+
+For each row count it generates customers (Parquet), then runs, each through ./spark-submit.sh in
+a fresh directory: the plain job, the train job and the score job (of the same snapshot under
+another run date). The driver's peak memory is the largest summed resident memory of the driver
+JVM and the Python driver process (in local mode the driver JVM also runs the tasks; the Python
+workers are not counted), read from /proc every 0.2 s. Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SUBMIT = ROOT / "spark-submit.sh"
+STAGE_LINE = re.compile(r"custseg: stage (\w+)\s+([\d.]+) s")
+STAGES = ("read", "features", "train", "encode", "cluster", "metrics", "write")
+
+
+@dataclass
+class Run:
+    """One job run: its wall time, stage times and the driver's peak resident memory."""
+
+    seconds: float
+    stages: dict[str, float] = field(default_factory=dict)
+    peak_bytes: int = 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", required=True)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/custseg-bench"))
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}, master local[*]")
+    results = {rows: measure(rows, args.workdir / f"rows-{rows}") for rows in args.rows}
+    print_tables(results)
+
+
+def measure(rows: int, workdir: Path) -> dict[str, Run]:
+    """Generate ``rows`` customers and time the plain job, train and score on them."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    data = workdir / "customers"
+    generated = submit(["generate", "--rows", str(rows), "--output", str(data)], workdir)
+    conf = ["--conf", str(ROOT / "conf" / "generated.yaml"), "--input", str(data)]
+    runs = {"generate": generated}
+    runs["plain"] = submit(["--plain", str(data)], workdir / "plain")
+    runs["train"] = submit(["train", *conf, "--run-date", "2026-01-01"], workdir / "jobs")
+    runs["score"] = submit(["score", *conf, "--run-date", "2026-01-02"], workdir / "jobs")
+    return runs
+
+
+def submit(arguments: list[str], cwd: Path) -> Run:
+    """Run ./spark-submit.sh with ``arguments`` in ``cwd`` (``--plain DATA``: the plain Spark ML job)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    if arguments[0] == "--plain":
+        command = [str(ROOT / ".venv" / "bin" / "spark-submit"), "--master", "local[*]",
+                   "--properties-file", str(ROOT / "conf" / "spark-defaults.conf"),
+                   str(Path(__file__).with_name("plain_kmeans.py")), arguments[1]]
+    else:
+        command = [str(SUBMIT), *arguments]
+    env = {**os.environ, "PYSPARK_PYTHON": str(ROOT / ".venv" / "bin" / "python")}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    peak = PeakMemory(process.pid)
+    peak.start()
+    output = process.stdout.read()
+    process.wait()
+    seconds = time.perf_counter() - start
+    peak.stop()
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(arguments)} failed with exit code {process.returncode}:\n{output[-3000:]}")
+    stages = {name: float(value) for name, value in STAGE_LINE.findall(output)}
+    return Run(seconds=seconds, stages=stages, peak_bytes=peak.bytes)
+
+
+class PeakMemory(threading.Thread):
+    """Largest summed RSS of the driver processes below ``root``: the JVM and the Python driver."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root, self.bytes, self._done = root, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.2):
+            self.bytes = max(self.bytes, sum(rss(pid) for pid in descendants(self.root) if is_driver(pid)))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def is_driver(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return False
+    # The Python workers (pyspark.daemon / pyspark.worker) are the executors' side.
+    return (b"java" in command and b"SparkSubmit" in command) or (b"python" in command and b".py" in command
+                                                                   and b"pyspark." not in command)
+
+
+def rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def print_tables(results: dict[int, dict[str, Run]]) -> None:
+    print("\n| rows | job | wall s | " + " | ".join(STAGES) + " | rows/s | driver peak MiB |")
+    print("|---:|---|---:|" + "---:|" * len(STAGES) + "---:|---:|")
+    for rows, runs in results.items():
+        for job in ("generate", "plain", "train", "score"):
+            run = runs[job]
+            stages = " | ".join(f"{run.stages[s]:.1f}" if s in run.stages else "" for s in STAGES)
+            print(f"| {rows:,} | {job} | {run.seconds:.1f} | {stages} | {rows / run.seconds:,.0f} | "
+                  f"{run.peak_bytes / 2**20:,.0f} |")
+    print("\n| rows | train / plain Spark ML |")
+    print("|---:|---:|")
+    for rows, runs in results.items():
+        print(f"| {rows:,} | {runs['train'].seconds / runs['plain'].seconds:.2f} |")
+    if len(results) > 1:
+        smallest, largest = min(results), max(results)
+        for job in ("train", "score"):
+            ratio = results[largest][job].peak_bytes / results[smallest][job].peak_bytes
+            print(f"\n{job}: driver peak at {largest:,} rows / at {smallest:,} rows = {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
