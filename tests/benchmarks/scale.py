@@ -36,6 +36,8 @@ class Run:
     seconds: float
     stages: dict[str, float] = field(default_factory=dict)
     peak_bytes: int = 0
+    jvm_bytes: int = 0
+    python_bytes: int = 0
 
 
 def main() -> None:
@@ -44,21 +46,30 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/custseg-bench"))
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, master local[*]")
+    print("\n| rows | job | wall s | " + " | ".join(STAGES) + " | rows/s | driver peak MiB (JVM + Python) |")
+    print("|---:|---|---:|" + "---:|" * len(STAGES) + "---:|---:|", flush=True)
     results = {rows: measure(rows, args.workdir / f"rows-{rows}") for rows in args.rows}
-    print_tables(results)
+    print_ratios(results)
 
 
 def measure(rows: int, workdir: Path) -> dict[str, Run]:
-    """Generate ``rows`` customers and time the plain job, train and score on them."""
+    """Generate ``rows`` customers and time the plain job, train and score on them; print a row per job."""
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     data = workdir / "customers"
-    generated = submit(["generate", "--rows", str(rows), "--output", str(data)], workdir)
     conf = ["--conf", str(ROOT / "conf" / "generated.yaml"), "--input", str(data)]
-    runs = {"generate": generated}
-    runs["plain"] = submit(["--plain", str(data)], workdir / "plain")
-    runs["train"] = submit(["train", *conf, "--run-date", "2026-01-01"], workdir / "jobs")
-    runs["score"] = submit(["score", *conf, "--run-date", "2026-01-02"], workdir / "jobs")
+    jobs = {
+        "generate": (["generate", "--rows", str(rows), "--output", str(data)], workdir),
+        "plain": (["--plain", str(data)], workdir / "plain"),
+        "train": (["train", *conf, "--run-date", "2026-01-01"], workdir / "jobs"),
+        "score": (["score", *conf, "--run-date", "2026-01-02"], workdir / "jobs"),
+    }
+    runs = {}
+    for job, (arguments, cwd) in jobs.items():
+        runs[job] = run = submit(arguments, cwd)
+        stages = " | ".join(f"{run.stages[s]:.1f}" if s in run.stages else "" for s in STAGES)
+        print(f"| {rows:,} | {job} | {run.seconds:.1f} | {stages} | {rows / run.seconds:,.0f} | "
+              f"{run.peak_bytes / 2**20:,.0f} ({run.jvm_bytes / 2**20:,.0f} + {run.python_bytes / 2**20:,.0f}) |", flush=True)
     return runs
 
 
@@ -84,19 +95,22 @@ def submit(arguments: list[str], cwd: Path) -> Run:
     if process.returncode != 0:
         sys.exit(f"{' '.join(arguments)} failed with exit code {process.returncode}:\n{output[-3000:]}")
     stages = {name: float(value) for name, value in STAGE_LINE.findall(output)}
-    return Run(seconds=seconds, stages=stages, peak_bytes=peak.bytes)
+    return Run(seconds=seconds, stages=stages, peak_bytes=peak.bytes, jvm_bytes=peak.jvm, python_bytes=peak.python)
 
 
 class PeakMemory(threading.Thread):
-    """Largest summed RSS of the driver processes below ``root``: the JVM and the Python driver."""
+    """Peak RSS of the driver processes below ``root``: the JVM, the Python driver and their sum."""
 
     def __init__(self, root: int) -> None:
         super().__init__(daemon=True)
-        self.root, self.bytes, self._done = root, 0, threading.Event()
+        self.root, self._done = root, threading.Event()
+        self.jvm = self.python = self.bytes = 0
 
     def run(self) -> None:
         while not self._done.wait(0.2):
-            self.bytes = max(self.bytes, sum(rss(pid) for pid in descendants(self.root) if is_driver(pid)))
+            sizes = {kind: sum(rss(pid) for pid in pids) for kind, pids in drivers(descendants(self.root)).items()}
+            self.jvm, self.python = max(self.jvm, sizes["jvm"]), max(self.python, sizes["python"])
+            self.bytes = max(self.bytes, sizes["jvm"] + sizes["python"])
 
     def stop(self) -> None:
         self._done.set()
@@ -120,14 +134,21 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def is_driver(pid: int) -> bool:
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except OSError:
-        return False
-    # The Python workers (pyspark.daemon / pyspark.worker) are the executors' side.
-    return (b"java" in command and b"SparkSubmit" in command) or (b"python" in command and b".py" in command
-                                                                   and b"pyspark." not in command)
+def drivers(pids: list[int]) -> dict[str, list[int]]:
+    """The driver JVM and the Python driver among ``pids``; the Python workers (pyspark.daemon and
+    its forks) are the executors' side and are left out."""
+    found: dict[str, list[int]] = {"jvm": [], "python": []}
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        program = Path(command[0].decode(errors="replace")).name
+        if program == "java" and b"org.apache.spark.deploy.SparkSubmit" in command:
+            found["jvm"].append(pid)
+        elif program.startswith("python") and b"pyspark.daemon" not in command and b"-m" not in command:
+            found["python"].append(pid)
+    return found
 
 
 def rss(pid: int) -> int:
@@ -140,15 +161,7 @@ def rss(pid: int) -> int:
     return 0
 
 
-def print_tables(results: dict[int, dict[str, Run]]) -> None:
-    print("\n| rows | job | wall s | " + " | ".join(STAGES) + " | rows/s | driver peak MiB |")
-    print("|---:|---|---:|" + "---:|" * len(STAGES) + "---:|---:|")
-    for rows, runs in results.items():
-        for job in ("generate", "plain", "train", "score"):
-            run = runs[job]
-            stages = " | ".join(f"{run.stages[s]:.1f}" if s in run.stages else "" for s in STAGES)
-            print(f"| {rows:,} | {job} | {run.seconds:.1f} | {stages} | {rows / run.seconds:,.0f} | "
-                  f"{run.peak_bytes / 2**20:,.0f} |")
+def print_ratios(results: dict[int, dict[str, Run]]) -> None:
     print("\n| rows | train / plain Spark ML |")
     print("|---:|---:|")
     for rows, runs in results.items():
