@@ -77,6 +77,9 @@ run_job() {
   done
   local kind; kind="$(master_kind "$master")"
   check_deploy_mode "$kind" "$mode"
+  if [ "$kind" != local ] && [ -n "$config" ] && [ ! -f "$config" ]; then
+    die "config file $config does not exist; pass --conf with a YAML file such as conf/customers.yaml"
+  fi
   check_java
   ensure_venv train
   if [ "$kind" = local ]; then
@@ -137,7 +140,6 @@ ship_to_cluster() {
   ensure_code_zip
   ensure_executor_env
   if [ -n "$config" ]; then
-    [ -f "$config" ] || die "config file $config does not exist; pass --conf with a YAML file such as conf/customers.yaml"
     submit+=(--files "$config")
     [ "$mode" = client ] || args[config_at]="$(basename "$config")"
   fi
