@@ -24,7 +24,8 @@ import pytest
 from support import CONF, ROOT, submit, table_rows
 
 WORKERS = 2
-STARTUP_SECONDS = 90
+# Seconds for the master and both workers to come up: a few when the machine is idle.
+STARTUP_SECONDS = 180
 STOP_SECONDS = 20
 TRAIN_DATE, SCORE_DATE = "2026-01-01", "2026-01-02"
 # Per run date: customers, distinct ids, distinct segments, lowest and highest segment, customers
@@ -92,7 +93,8 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     """A standalone master and two workers on 127.0.0.1, stopped after the module's tests."""
     base = tmp_path_factory.mktemp("standalone")
     spark_class = str(Path(sys.executable).parent / "spark-class")
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    # The master's REST submission server would take the fixed port 6066; the test submits through its RPC port.
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false"}
     port, webui = _free_port(), _free_port()
     url = f"spark://127.0.0.1:{port}"
     commands = [("master", ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
