@@ -2,10 +2,12 @@
 train job against a plain Spark ML job (same features + KMeans, no autoencoder) on the same rows.
 
     .venv/bin/python tests/benchmarks/scale.py --rows 1000000 10000000 [--workdir /tmp/custseg-bench]
+        [--master spark://HOST:PORT] [--jobs train score]
 
 For each row count it generates customers (Parquet), then runs, each through ./spark-submit.sh in
 a fresh directory: the plain job, the train job and the score job (of the same snapshot under
-another run date). The driver's peak memory is the largest summed resident memory of the driver
+another run date); ``--jobs`` picks some of them, ``--master`` submits them to a cluster in client
+mode. The driver's peak memory is the largest summed resident memory of the driver
 JVM and the Python driver process (in local mode the driver JVM also runs the tasks; the Python
 workers are not counted), read from /proc every 0.2 s. Prints Markdown tables.
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SUBMIT = ROOT / "spark-submit.sh"
 STAGE_LINE = re.compile(r"custseg: stage (\w+)\s+([\d.]+) s")
+JOBS = ["plain", "train", "score"]
 STAGES = ("read", "features", "train", "encode", "cluster", "metrics", "write")
 
 
@@ -44,28 +47,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", required=True)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/custseg-bench"))
+    parser.add_argument("--master", default="local[*]")
+    parser.add_argument("--jobs", nargs="+", choices=JOBS, default=JOBS)
     args = parser.parse_args()
-    print(f"cores: {os.cpu_count()}, master local[*]")
+    print(f"cores: {os.cpu_count()}, master {args.master}")
     print("\n| rows | job | wall s | " + " | ".join(STAGES) + " | rows/s | driver peak MiB (JVM + Python) |")
     print("|---:|---|---:|" + "---:|" * len(STAGES) + "---:|---:|", flush=True)
-    results = {rows: measure(rows, args.workdir / f"rows-{rows}") for rows in args.rows}
+    results = {rows: measure(rows, args.workdir / f"rows-{rows}", master=args.master, chosen=args.jobs)
+               for rows in args.rows}
     print_ratios(results)
 
 
-def measure(rows: int, workdir: Path) -> dict[str, Run]:
+def measure(rows: int, workdir: Path, *, master: str, chosen: list[str]) -> dict[str, Run]:
     """Generate ``rows`` customers and time the plain job, train and score on them; print a row per job."""
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     data = workdir / "customers"
-    conf = ["--conf", str(ROOT / "conf" / "generated.yaml"), "--input", str(data)]
+    conf = ["--conf", str(ROOT / "conf" / "generated.yaml"), "--input", str(data), "--master", master]
     jobs = {
         "generate": (["generate", "--rows", str(rows), "--output", str(data)], workdir),
-        "plain": (["--plain", str(data)], workdir / "plain"),
+        "plain": (["--plain", str(data), master], workdir / "plain"),
         "train": (["train", *conf, "--run-date", "2026-01-01"], workdir / "jobs"),
         "score": (["score", *conf, "--run-date", "2026-01-02"], workdir / "jobs"),
     }
     runs = {}
     for job, (arguments, cwd) in jobs.items():
+        if job not in ("generate", *chosen):
+            continue
         runs[job] = run = submit(arguments, cwd)
         stages = " | ".join(f"{run.stages[s]:.1f}" if s in run.stages else "" for s in STAGES)
         print(f"| {rows:,} | {job} | {run.seconds:.1f} | {stages} | {rows / run.seconds:,.0f} | "
@@ -77,7 +85,7 @@ def submit(arguments: list[str], cwd: Path) -> Run:
     """Run ./spark-submit.sh with ``arguments`` in ``cwd`` (``--plain DATA``: the plain Spark ML job)."""
     cwd.mkdir(parents=True, exist_ok=True)
     if arguments[0] == "--plain":
-        command = [str(ROOT / ".venv" / "bin" / "spark-submit"), "--master", "local[*]",
+        command = [str(ROOT / ".venv" / "bin" / "spark-submit"), "--master", arguments[2],
                    "--properties-file", str(ROOT / "conf" / "spark-defaults.conf"),
                    str(Path(__file__).with_name("plain_kmeans.py")), arguments[1]]
     else:
@@ -162,13 +170,12 @@ def rss(pid: int) -> int:
 
 
 def print_ratios(results: dict[int, dict[str, Run]]) -> None:
-    print("\n| rows | train / plain Spark ML |")
-    print("|---:|---:|")
     for rows, runs in results.items():
-        print(f"| {rows:,} | {runs['train'].seconds / runs['plain'].seconds:.2f} |")
-    if len(results) > 1:
-        smallest, largest = min(results), max(results)
-        for job in ("train", "score"):
+        if "train" in runs and "plain" in runs:
+            print(f"\n{rows:,} rows: train / plain Spark ML = {runs['train'].seconds / runs['plain'].seconds:.2f}")
+    smallest, largest = min(results), max(results)
+    for job in ("train", "score"):
+        if largest != smallest and job in results[largest]:
             ratio = results[largest][job].peak_bytes / results[smallest][job].peak_bytes
             print(f"\n{job}: driver peak at {largest:,} rows / at {smallest:,} rows = {ratio:.2f}")
 
