@@ -55,7 +55,9 @@ def test_same_seed_same_segments(blobs):
 def test_centroids_fitted_on_a_sample_assign_every_row(blobs):
     # 40 of the 100 points fix the centroids; every point is still assigned, to its own blob.
     settings = ClusteringConfig(k=3, sample_rows=40)
-    result = assign_segments(blobs, fit_segmentation(blobs, settings=settings, seed=1, rows=100)).collect()
+    segmentation = fit_segmentation(blobs, settings=settings, seed=1, rows=100)
+    assert sum(segmentation.model.summary.clusterSizes) == 40
+    result = assign_segments(blobs, segmentation).collect()
     assert len(result) == 100
     assert {(r.blob, r.segment) for r in result} == {(50, 0), (30, 1), (20, 2)}
 
