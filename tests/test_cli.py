@@ -121,6 +121,7 @@ def test_a_missing_or_old_java_stops_the_wrapper_in_one_line(tmp_path, java_vers
         (["train", "--conf", CONF, "--set", "clustering.kk=3"], "custseg: error: unknown config key clustering.kk;"),
         (["train", "--conf", "missing.yaml"], "custseg: error: config file missing.yaml does not exist"),
         (["train", "--conf", CONF, "--run-date", "2026-13-01"], "2026-13-01 is not a date like 2026-01-31"),
+        (["score", "--conf", CONF, "--input", "nowhere/"], "custseg: error: input path nowhere/ does not exist"),
         (["generate", "--rows", "0", "--output", "x"], "0 is not a positive whole number"),
         (["promote", "--conf", CONF, "--model-version", "nope", "--set", "output.warehouse_dir=/nonexistent"],
          "custseg: error: model version nope not found in /nonexistent/models; versions there: none"),

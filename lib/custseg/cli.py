@@ -103,10 +103,11 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    # The config and input are checked before TensorFlow and Spark load: a typo fails in a second.
+    config = _job_config(args.conf, args.set, input_path=args.input)
     from custseg import train
     from custseg.session import build_session
 
-    config = _job_config(args.conf, args.set, input_path=args.input)
     run_date = args.run_date or datetime.now(timezone.utc).date()
     spark = build_session(config)
     try:
@@ -118,10 +119,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
+    # The config and input are checked before TensorFlow and Spark load: a typo fails in a second.
+    config = _job_config(args.conf, args.set, input_path=args.input)
     from custseg import score
     from custseg.session import build_session
 
-    config = _job_config(args.conf, args.set, input_path=args.input)
     run_date = args.run_date or datetime.now(timezone.utc).date()
     spark = build_session(config)
     try:
@@ -173,10 +175,14 @@ def _sql(args: argparse.Namespace) -> int:
 
 
 def _job_config(path: str, overrides: list[str], *, input_path: Optional[str] = None) -> JobConfig:
+    from custseg import io
+
     config = load_config(path, overrides)
     if input_path is not None:
         source = dataclasses.replace(config.input, path=input_path, format=_format_of(input_path, config.input.format))
         config = dataclasses.replace(config, input=source)
+    if config.input.path is not None and config.input.format != "table":
+        io.check_files(config.input)
     return config
 
 

@@ -30,6 +30,18 @@ def customer_schema(columns: ColumnsConfig) -> StructType:
     return StructType(fields)
 
 
+def check_files(source: InputConfig) -> None:
+    """Raise :class:`InputError` unless a CSV or Parquet input exists and holds files.
+
+    Needs no Spark: the command line calls it before a session starts, to fail in a second.
+    """
+    path = Path(source.path)
+    if not path.exists():
+        raise InputError(f"input path {source.path} does not exist; pass --input with a CSV or Parquet path")
+    if path.is_dir() and not [p for p in path.iterdir() if not p.name.startswith((".", "_"))]:
+        raise InputError(f"input {source.path} is empty; point --input at a snapshot with customers")
+
+
 def read_customers(spark: SparkSession, *, source: InputConfig, columns: ColumnsConfig) -> DataFrame:
     """Read a snapshot as raw strings, one row per record, in the shape of :func:`raw_customers`.
 
@@ -39,11 +51,8 @@ def read_customers(spark: SparkSession, *, source: InputConfig, columns: Columns
     origin = source.path
     if source.format == "table":
         return raw_customers(spark.table(source.path), columns=columns, origin=origin)
+    check_files(source)
     path = Path(source.path)
-    if not path.exists():
-        raise InputError(f"input path {source.path} does not exist; pass --input with a CSV or Parquet path")
-    if path.is_dir() and not [p for p in path.iterdir() if not p.name.startswith((".", "_"))]:
-        raise InputError(f"input {source.path} is empty; point --input at a snapshot with customers")
     if source.format == "parquet":
         return raw_customers(spark.read.parquet(str(path)), columns=columns, origin=origin)
     raw, corrupt = _read_csv(spark, str(path), source.csv)
