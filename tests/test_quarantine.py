@@ -90,9 +90,20 @@ def test_blanks_are_missing_and_categories_are_trimmed_and_spelled_as_declared(s
     ], TYPED))
 
 
-def test_flagged_rows_keep_the_input_s_partition_count(spark):
-    # Every later pass (KMeans iterations, metrics) runs one task per partition of the cached rows:
-    # the duplicate check must not leave them spread over spark.sql.shuffle.partitions.
-    frame = spark.createDataFrame([(str(i % 50), "30", "2", "Male", "Artist", "Low") for i in range(200)], RAW)
-    raw = io.raw_customers(frame.repartition(3), columns=COLUMNS, origin="test")
-    assert flag_rows(raw, columns=COLUMNS).rdd.getNumPartitions() == 3
+def test_flagged_rows_are_partitioned_by_size_not_by_the_input(spark):
+    # One input partition can hold millions of rows: cached as one block, it would not fit the
+    # heap. The duplicate check's shuffle leaves partitions of the advisory size instead.
+    frame = spark.createDataFrame([(str(i % 500), "30", "2", "Male", "Artist", "Low") for i in range(2000)], RAW)
+    raw = io.raw_customers(frame.coalesce(1), columns=COLUMNS, origin="test")
+    partitions = {}
+    sizes = ("spark.sql.adaptive.advisoryPartitionSizeInBytes", "spark.sql.adaptive.coalescePartitions.minPartitionSize")
+    for size in ("64m", "1b"):
+        for key in sizes:
+            spark.conf.set(key, size)
+        try:
+            partitions[size] = flag_rows(raw, columns=COLUMNS).rdd.getNumPartitions()
+        finally:
+            for key in sizes:
+                spark.conf.unset(key)
+    # All rows fit one partition of 64 MB; partitions of a byte each leave every shuffle partition apart.
+    assert partitions == {"64m": 1, "1b": int(spark.conf.get("spark.sql.shuffle.partitions"))}

@@ -43,7 +43,7 @@ def flag_rows(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
     reason = F.coalesce(*[F.when(failed, text) for failed, _, text in checks])
     texts = cleaning.as_text(raw, [columns.id, *columns.inputs, *([columns.label] if columns.label else [])])
     flagged = texts.withColumns({REASON_CODE_COL: code, REASON_COL: reason})
-    flagged = _flag_duplicates(flagged, id_col=columns.id, partitions=raw.rdd.getNumPartitions())
+    flagged = _flag_duplicates(flagged, id_col=columns.id)
     return cleaning.typed_customers(flagged, columns=columns, keep=(RECORD_COL, REASON_CODE_COL, REASON_COL))
 
 
@@ -78,14 +78,15 @@ def _checks(columns: ColumnsConfig) -> list[tuple[Column, str, Column]]:
     return checks
 
 
-def _flag_duplicates(flagged: DataFrame, *, id_col: str, partitions: int) -> DataFrame:
+def _flag_duplicates(flagged: DataFrame, *, id_col: str) -> DataFrame:
     # The first usable copy in read order wins: a broken first copy does not block a good later one.
     usable = F.col(REASON_CODE_COL).isNull()
     key = F.col(id_col)
-    # Copies of an id must meet in one partition. Shuffling into as many partitions as the input
-    # had (not spark.sql.shuffle.partitions) keeps every later pass over the cached rows as wide
-    # as the input instead of hundreds of near-empty tasks.
-    clustered = flagged.repartition(partitions, key)
+    # Copies of an id must meet in one partition. Without a partition count, adaptive execution
+    # sizes the partitions by the shuffled bytes (spark.sql.adaptive.advisoryPartitionSizeInBytes):
+    # the input's partitions, a few per file, would hold millions of rows each and cache as blocks
+    # too large for the heap.
+    clustered = flagged.repartition(key)
     order = Window.partitionBy(key, usable).orderBy(POSITION_COL)
     repeat = usable & (F.row_number().over(order) > 1)
     reason = F.concat(F.lit("id "), key, F.lit(" appears earlier in the input; its first usable copy is segmented"))

@@ -11,6 +11,16 @@ from pyspark.sql import SparkSession
 from custseg.config import JobConfig
 
 
+JOB_SETTINGS = {
+    # Progress bars would interleave with the job's one line per stage.
+    "spark.ui.showConsoleProgress": "false",
+    # Shuffled rows are coalesced into partitions of the advisory size (64 MB), not spread over
+    # as many tasks as there are cores: the cached snapshot is read by every later pass, and
+    # hundreds of near-empty tasks per pass cost more than the passes.
+    "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
+}
+
+
 def catalog_settings(warehouse_dir: str | Path) -> dict[str, str]:
     """Spark settings for an embedded Hive metastore (Derby) and warehouse under one directory.
 
@@ -43,8 +53,6 @@ def build_session(config: JobConfig, *, master: str | None = None) -> SparkSessi
     builder = SparkSession.builder.appName(config.spark.app_name)
     if master:
         builder = builder.master(master)
-    # Progress bars would interleave with the job's one line per stage.
-    quiet = {"spark.ui.showConsoleProgress": "false"}
-    for key, value in {**quiet, **catalog_settings(config.output.warehouse_dir), **config.spark.conf}.items():
+    for key, value in {**JOB_SETTINGS, **catalog_settings(config.output.warehouse_dir), **config.spark.conf}.items():
         builder = builder.config(key, value)
     return builder.enableHiveSupport().getOrCreate()
