@@ -15,6 +15,17 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "customer-segmentation"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each module's tests on one pytest-xdist worker, and the tests of the CLI's run together.
+
+    Module and session fixtures are set up once per worker that uses them: grouped, the expensive
+    ones (a train run, a cluster) run once.
+    """
+    for item in items:
+        group = "cli" if "cli_workdir" in item.fixturenames else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("warehouse")
@@ -24,7 +35,7 @@ def warehouse(tmp_path_factory) -> Path:
 def spark(warehouse):
     from pyspark.sql import SparkSession
 
-    from custseg.session import catalog_settings
+    from custseg.session import JOB_SETTINGS, catalog_settings
 
     builder = (
         SparkSession.builder.master("local[2]")
@@ -35,7 +46,7 @@ def spark(warehouse):
         # As spark-submit.sh: the JIT compiles Spark's large generated methods of the input checks.
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse} -XX:-DontCompileHugeMethods")
     )
-    for key, value in catalog_settings(warehouse).items():
+    for key, value in {**JOB_SETTINGS, **catalog_settings(warehouse)}.items():
         builder = builder.config(key, value)
     session = builder.enableHiveSupport().getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
