@@ -83,9 +83,9 @@ def _flag_duplicates(flagged: DataFrame, *, id_col: str) -> DataFrame:
     usable = F.col(REASON_CODE_COL).isNull()
     key = F.col(id_col)
     # Copies of an id must meet in one partition. Without a partition count, adaptive execution
-    # sizes the partitions by the shuffled bytes (spark.sql.adaptive.advisoryPartitionSizeInBytes):
-    # the input's partitions, a few per file, would hold millions of rows each and cache as blocks
-    # too large for the heap.
+    # sizes the partitions by the shuffled bytes: at most spark.sql.adaptive.advisoryPartitionSizeInBytes
+    # (64 MB), at least one per core. The input's splits can hold millions of rows each, which
+    # cached as single blocks are too large for the heap.
     clustered = flagged.repartition(key)
     order = Window.partitionBy(key, usable).orderBy(POSITION_COL)
     repeat = usable & (F.row_number().over(order) > 1)

@@ -14,10 +14,6 @@ from custseg.config import JobConfig
 JOB_SETTINGS = {
     # Progress bars would interleave with the job's one line per stage.
     "spark.ui.showConsoleProgress": "false",
-    # Shuffled rows are coalesced into partitions of the advisory size (64 MB), not spread over
-    # as many tasks as there are cores: the cached snapshot is read by every later pass, and
-    # hundreds of near-empty tasks per pass cost more than the passes.
-    "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
 }
 
 
