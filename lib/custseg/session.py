@@ -14,6 +14,9 @@ from custseg.config import JobConfig
 JOB_SETTINGS = {
     # Progress bars would interleave with the job's one line per stage.
     "spark.ui.showConsoleProgress": "false",
+    # Lets adaptive execution coalesce the shuffle under a cached frame (the read snapshot): else
+    # it keeps spark.sql.shuffle.partitions (200) near-empty partitions, read by every later pass.
+    "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
 }
 
 
