@@ -21,7 +21,7 @@ setup(
     extras_require={
         # Only the driver trains; executors need none of this.
         "train": ["tensorflow-cpu>=2.16,<2.22"],
-        "dev": ["pytest>=8,<10", "hypothesis>=6.100,<7"],
+        "dev": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "hypothesis>=6.100,<7"],
     },
     entry_points={"console_scripts": ["custseg=custseg.cli:main"]},
 )
