@@ -1,4 +1,4 @@
-"""The run report: bands of the method guide, the page built from a run's frames, and a train run's report in Chromium."""
+"""The run report: the method guide's bands, the page built from a run's frames, a train run's report in Chromium."""
 
 from __future__ import annotations
 
@@ -39,9 +39,10 @@ def test_bands_read_as_words_and_metrics_without_bands_have_none():
 def _frames(*, drift: bool = False, previous: dt.date | None = None) -> RunFrames:
     rng = np.random.default_rng(0)
     segments = np.repeat([0, 1], 30)
-    metrics = {"model_version": "V1", "run_kind": "train", "input": "generated", "k": 2, "run_date": dt.date(2026, 3, 1),
-               "finished_at": dt.datetime(2026, 3, 1, 2, 0), "rows_read": 61, "rows_segmented": 60,
-               "rows_quarantined": 1, "seconds_total": 12.0, "silhouette": 0.693, "silhouette_input": 0.2,
+    metrics = {"model_version": "V1", "run_kind": "train", "input": "generated", "k": 2,
+               "run_date": dt.date(2026, 3, 1), "finished_at": dt.datetime(2026, 3, 1, 2, 0), "rows_read": 61,
+               "rows_segmented": 60, "rows_quarantined": 1, "seconds_total": 12.0, "silhouette": 0.693,
+               "silhouette_input": 0.2,
                "davies_bouldin": 2.5, "calinski_harabasz": 1234.5, "inertia": 10.0, "reconstruction_mse": 0.4,
                "reconstruction_mae": 0.5, "purity": None, "nmi": None, "ari": None}
     profiles = pd.DataFrame(

@@ -76,10 +76,9 @@ def read_run(spark: SparkSession, *, database: str, run_date: date, sample_rows:
     """The run date's small tables as pandas frames and a seeded sample of at most ``sample_rows`` latent vectors."""
     def table(name: str) -> DataFrame:
         rows = spark.table(f"`{database}`.{name}").where(F.col("run_date") == F.lit(run_date))
-        return rows.drop("run_date", "model_version")
+        return rows if name == "run_metrics" else rows.drop("run_date", "model_version")
 
-    (metrics,) = [row.asDict() for row in
-                  spark.table(f"`{database}`.run_metrics").where(F.col("run_date") == F.lit(run_date)).collect()]
+    (metrics,) = [row.asDict() for row in table("run_metrics").collect()]
     names = {int(r.segment): r.segment_name for r in table("segment_names").collect() if r.segment_name}
     customers = table("customer_segments")
     fraction = min(1.0, 1.1 * sample_rows / max(int(metrics["rows_segmented"]), 1))
@@ -124,10 +123,13 @@ def render(frames: RunFrames, *, history: list[dict[str, float]], perplexity: fl
     return _PAGE.format(title=html.escape(title), body="\n".join(sections))
 
 
-def projections(latent: np.ndarray, *, perplexity: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """PCA and t-SNE 2-D projections of a latent sample: (pca points, explained variance ratios, t-SNE points, perplexity used).
+def projections(latent: np.ndarray, *, perplexity: float,
+                seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """PCA and t-SNE 2-D projections of a latent sample.
 
-    t-SNE needs a perplexity well below the number of points; a smaller sample lowers it to a third of them.
+    Returns the PCA points, the variance ratio each PCA component explains, the t-SNE points and
+    the perplexity used: t-SNE needs one well below the number of points, so a small sample
+    lowers it to a third of them.
     """
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE

@@ -60,7 +60,7 @@ def history_plot(history: list[dict[str, float]]) -> Plot:
 
 
 def sizes_plot(sizes: pd.DataFrame) -> Plot:
-    """Horizontal bars of customers per segment; ``sizes`` has ``segment``, ``label``, ``segment_size``, ``segment_share``."""
+    """Customers per segment as bars; ``sizes`` has ``segment``, ``label``, ``segment_size`` and ``segment_share``."""
     figure = Figure(figsize=(6.5, 0.45 * len(sizes) + 1.2))
     axes = figure.subplots()
     positions = np.arange(len(sizes))
