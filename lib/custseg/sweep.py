@@ -108,9 +108,12 @@ def stability(sample: np.ndarray, *, k: int, settings: ClusteringConfig, seed: i
     """Mean adjusted Rand index between :data:`STABILITY_FITS` k-means fits of ``sample`` with different seeds."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score
+    from threadpoolctl import threadpool_limits
 
-    fits = [KMeans(n_clusters=k, n_init=1, max_iter=settings.max_iter, tol=settings.tol,
-                   random_state=seed + i).fit_predict(sample) for i in range(STABILITY_FITS)]
+    # The sample is small: one thread is as fast and does not spin against Spark's tasks.
+    with threadpool_limits(limits=1):
+        fits = [KMeans(n_clusters=k, n_init=1, max_iter=settings.max_iter, tol=settings.tol,
+                       random_state=seed + i).fit_predict(sample) for i in range(STABILITY_FITS)]
     return float(np.mean([adjusted_rand_score(a, b) for a, b in itertools.combinations(fits, 2)]))
 
 
