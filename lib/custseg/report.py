@@ -23,6 +23,7 @@ from pyspark.sql import functions as F
 from custseg import report_plots
 from custseg.config import JobConfig, OutputConfig
 from custseg.report_bands import METRICS, PCA_VARIANCE, band, legend
+from custseg.sampling import bounded_sample
 
 log = logging.getLogger("custseg")
 
@@ -81,9 +82,8 @@ def read_run(spark: SparkSession, *, database: str, run_date: date, sample_rows:
     (metrics,) = [row.asDict() for row in table("run_metrics").collect()]
     names = {int(r.segment): r.segment_name for r in table("segment_names").collect() if r.segment_name}
     customers = table("customer_segments")
-    fraction = min(1.0, 1.1 * sample_rows / max(int(metrics["rows_segmented"]), 1))
-    sampled = customers.sample(fraction=fraction, seed=seed) if fraction < 1.0 else customers
-    arrow = sampled.select("segment", "latent").limit(sample_rows).toArrow()
+    sampled = bounded_sample(customers, rows=int(metrics["rows_segmented"]), limit=sample_rows, seed=seed)
+    arrow = sampled.select("segment", "latent").toArrow()
     latent = arrow.column("latent").combine_chunks()
     return RunFrames(
         metrics=metrics, profiles=table("segment_profiles").toPandas(), names=names,

@@ -32,6 +32,7 @@ from custseg.features import FEATURES_COL, build_feature_pipeline, transform_fea
 from custseg.metrics import inertia, separation, silhouette
 from custseg.report import REPORTS
 from custseg.report_plots import Plot, sweep_plot
+from custseg.sampling import bounded_sample
 from custseg.snapshot import effective_config, read_snapshot
 
 log = logging.getLogger("custseg")
@@ -65,12 +66,12 @@ def run(spark: SparkSession, config: JobConfig, *, k_min: int, k_max: int, run_d
     """
     check_range(k_min, k_max)
     config = effective_config(config)
-    encoded = _latent_vectors(spark, config, k_max=k_max)
-    sample = _latent_sample(encoded, seed=config.seed)
-    rows = [_measure(encoded, sample, settings=dataclasses.replace(config.clustering, k=k), seed=config.seed)
-            for k in range(k_min, k_max + 1)]
+    encoded, rows = _latent_vectors(spark, config, k_max=k_max)
+    sample = _latent_sample(encoded, rows=rows, seed=config.seed)
+    measured = [_measure(encoded, sample, settings=dataclasses.replace(config.clustering, k=k), seed=config.seed,
+                         rows=rows) for k in range(k_min, k_max + 1)]
     encoded.unpersist()
-    table = pd.DataFrame(rows, columns=COLUMNS[:-1])
+    table = pd.DataFrame(measured, columns=COLUMNS[:-1])
     best = recommend(table)
     table["recommended"] = table["k"] == best
     _commit(spark, table, database=config.output.database, run_date=run_date)
@@ -117,35 +118,38 @@ def stability(sample: np.ndarray, *, k: int, settings: ClusteringConfig, seed: i
     return float(np.mean([adjusted_rand_score(a, b) for a, b in itertools.combinations(fits, 2)]))
 
 
-def _latent_vectors(spark: SparkSession, config: JobConfig, *, k_max: int) -> DataFrame:
-    """Every usable customer's latent vector, cached: features and autoencoder fitted as a train run fits them."""
+def _latent_vectors(spark: SparkSession, config: JobConfig, *, k_max: int) -> tuple[DataFrame, int]:
+    """Every usable customer's latent vector, cached, and their number.
+
+    Features and autoencoder are fitted as a train run fits them.
+    """
     from custseg import autoencoder  # TensorFlow is imported on the driver only, and only here.
     from custseg.train import training_sample
 
     snapshot = read_snapshot(spark, config, k=k_max)
     model = build_feature_pipeline(config.columns, encoding=config.features.encoding).fit(snapshot.customers)
     featured = transform_features(model, snapshot.customers)
-    sample = training_sample(featured, rows=snapshot.rows_read, limit=config.autoencoder.sample_rows, seed=config.seed)
+    sample = training_sample(featured, rows=snapshot.rows_usable, limit=config.autoencoder.sample_rows,
+                             seed=config.seed)
     trained = autoencoder.train_autoencoder(sample, settings=config.autoencoder, seed=config.seed)
     weights = autoencoder.export_weights(trained.model)
     encoded = with_latent_vector(encode(featured, weights=weights, features_col=FEATURES_COL))
     encoded = encoded.persist(StorageLevel.MEMORY_AND_DISK)
-    log.info("latent vectors of %s customers ready; measuring k", f"{encoded.count():,}")
-    snapshot.release()
-    return encoded
-
-
-def _latent_sample(encoded: DataFrame, *, seed: int) -> np.ndarray:
     rows = encoded.count()
-    fraction = min(1.0, 1.1 * STABILITY_ROWS / rows)
-    sampled = encoded.sample(fraction=fraction, seed=seed) if fraction < 1.0 else encoded
-    table = sampled.select(vector_to_array(LATENT_VECTOR_COL).alias("z")).limit(STABILITY_ROWS).toArrow()
+    log.info("latent vectors of %s customers ready; measuring k", f"{rows:,}")
+    snapshot.release()
+    return encoded, rows
+
+
+def _latent_sample(encoded: DataFrame, *, rows: int, seed: int) -> np.ndarray:
+    sampled = bounded_sample(encoded, rows=rows, limit=STABILITY_ROWS, seed=seed)
+    table = sampled.select(vector_to_array(LATENT_VECTOR_COL).alias("z")).toArrow()
     vectors = table.column("z").combine_chunks()
     return vectors.flatten().to_numpy().reshape(len(vectors), -1)
 
 
-def _measure(encoded: DataFrame, sample: np.ndarray, *, settings: ClusteringConfig, seed: int) -> tuple:
-    segmented = assign_segments(encoded, fit_segmentation(encoded, settings=settings, seed=seed))
+def _measure(encoded: DataFrame, sample: np.ndarray, *, settings: ClusteringConfig, seed: int, rows: int) -> tuple:
+    segmented = assign_segments(encoded, fit_segmentation(encoded, settings=settings, seed=seed, rows=rows))
     separated = separation(segmented)
     row = (settings.k, inertia(segmented), silhouette(segmented, vector_col=LATENT_VECTOR_COL),
            separated.davies_bouldin, separated.calinski_harabasz,
