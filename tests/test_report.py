@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,9 @@ import pytest
 from sklearn.decomposition import PCA
 from support import REPORT_IMAGES, open_in_chromium
 
+from custseg import cli, report
+from custseg.config import config_from_dict
+from custseg.outputs import RunResult
 from custseg.report import RunFrames, projections, render
 from custseg.report_bands import METRICS, PCA_VARIANCE, band, legend
 
@@ -110,3 +115,30 @@ def test_a_train_runs_report_renders_every_plot_in_chromium(cli_workdir, cli_run
     assert [alt for alt, _, _ in images] == REPORT_IMAGES
     assert all(complete and width > 0 for _, complete, width in images), images
     assert (tmp_path / "report.png").stat().st_size > 50_000
+
+
+def test_a_report_that_fails_after_the_commit_is_one_warning_and_leaves_no_stale_report(tmp_path, monkeypatch,
+                                                                                        caplog):
+    config = config_from_dict({"output": {"warehouse_dir": str(tmp_path)}})
+    run_date = dt.date(2026, 3, 1)
+    stale = report.report_path(config.output, run_date)
+    stale.parent.mkdir(parents=True)
+    stale.write_text("the report of an earlier run of this date", encoding="utf-8")
+
+    def full_disk(*args, **kwargs):
+        raise OSError("No space left on device\n(a second line)")
+
+    monkeypatch.setattr(report, "write_run_report", full_disk)
+    with caplog.at_level(logging.WARNING, logger="custseg"):
+        assert report.publish_run_report(None, config, run_date=run_date, history=[]) is None
+    assert caplog.messages == ["report of run date 2026-03-01 not written (OSError: No space left on device); "
+                               "the run's tables are committed"]
+    assert not stale.exists()
+
+
+def test_the_summary_of_a_run_without_its_report_says_so():
+    config = config_from_dict({})
+    result = RunResult(model_version="V1", bundle=Path("/m/V1"), tables=("run_metrics",), report=None,
+                       metrics=_frames().metrics | {"purity": None})
+    lines = cli._summary(config, result, dt.date(2026, 3, 1)).splitlines()
+    assert "  report:    not written (the warning above says why); the tables are committed" in lines

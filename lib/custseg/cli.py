@@ -216,8 +216,6 @@ def _format_of(path: str, default: str) -> str:
 
 
 def _summary(config: JobConfig, result, run_date: date) -> str:
-    from custseg.report import report_path
-
     m = result.metrics
     db = config.output.database
     quality = f"silhouette {m['silhouette']:.3f} (latent space, squared Euclidean)"
@@ -231,7 +229,7 @@ def _summary(config: JobConfig, result, run_date: date) -> str:
         f"  tables:    {', '.join(result.tables)}",
         f"  warehouse: {Path(config.output.warehouse_dir).resolve()}",
         f"  model:     {result.bundle}",
-        f"  report:    {report_path(config.output, run_date)}",
+        f"  report:    {result.report or 'not written (the warning above says why); the tables are committed'}",
         f"  quality:   {quality}",
         f"  try:       ./spark-submit.sh sql \"{query}\"",
     ])

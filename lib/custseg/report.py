@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -50,6 +51,24 @@ class RunFrames:
     segments: np.ndarray  # the segment of each sampled customer
 
 
+def publish_run_report(spark: SparkSession, config: JobConfig, *, run_date: date,
+                       history: list[dict[str, float]]) -> Path | None:
+    """:func:`write_run_report`, or ``None`` and one warning line when it fails.
+
+    Train and score call it after their tables have committed: a report that cannot be written
+    does not turn a committed run into a failed one, which a scheduler would retry in full. A
+    report left by an earlier run of the same date is removed, so that none contradicts the tables.
+    """
+    try:
+        return write_run_report(spark, config, run_date=run_date, history=history)
+    except Exception as error:  # Any failure of the report leaves the committed run standing.
+        report_path(config.output, run_date).unlink(missing_ok=True)
+        reason = (str(error).strip().splitlines() or [""])[0]
+        log.warning("report of run date %s not written (%s: %s); the run's tables are committed",
+                    run_date, type(error).__name__, reason)
+        return None
+
+
 def write_run_report(spark: SparkSession, config: JobConfig, *, run_date: date,
                      history: list[dict[str, float]]) -> Path:
     """Render the report of ``run_date`` from its committed tables and replace its file in one rename.
@@ -61,6 +80,7 @@ def write_run_report(spark: SparkSession, config: JobConfig, *, run_date: date,
     run_date : the run date whose tables have just committed.
     history : the model's loss and val_loss per epoch (from training or from its manifest).
     """
+    started = time.perf_counter()
     frames = read_run(spark, database=config.output.database, run_date=run_date,
                       sample_rows=config.report.sample_rows, seed=config.seed)
     page = render(frames, history=history, perplexity=config.report.tsne_perplexity, seed=config.seed)
@@ -69,7 +89,7 @@ def write_run_report(spark: SparkSession, config: JobConfig, *, run_date: date,
     scratch = path.with_name(f".{path.name}.incomplete")
     scratch.write_text(page, encoding="utf-8")
     scratch.replace(path)
-    log.info("report of run date %s written to %s", run_date, path)
+    log.info("report of run date %s written to %s in %.1f s", run_date, path, time.perf_counter() - started)
     return path
 
 
