@@ -17,11 +17,15 @@ setup(
         "pyarrow>=15,<27",
         "pyyaml>=6,<7",
         "scikit-learn>=1.4,<2",
+        # The run report's plots, drawn on the driver.
+        "matplotlib>=3.8,<4",
     ],
     extras_require={
         # Only the driver trains; executors need none of this.
         "train": ["tensorflow-cpu>=2.16,<2.22"],
-        "dev": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "hypothesis>=6.100,<7"],
+        # selenium drives the system's Chromium to check the report renders; nbclient runs the notebooks.
+        "dev": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "hypothesis>=6.100,<7", "selenium>=4.20,<5",
+                "nbclient>=0.10,<1", "nbformat>=5.10,<6", "ipykernel>=6.29,<8"],
     },
     entry_points={"console_scripts": ["custseg=custseg.cli:main"]},
 )

@@ -5,6 +5,7 @@
 #   ./spark-submit.sh train --conf conf/customers.yaml [--input PATH] [--run-date YYYY-MM-DD] [--set key=value ...]
 #   ./spark-submit.sh score --conf conf/customers.yaml --input PATH [--run-date YYYY-MM-DD] [--model-version V]
 #   ./spark-submit.sh promote --conf conf/customers.yaml --model-version V
+#   ./spark-submit.sh sweep --conf conf/customers.yaml [--input PATH] [--k-min 2 --k-max 12]
 #   ./spark-submit.sh sql "SELECT ..."
 #   ./spark-submit.sh test [pytest arguments]
 #
@@ -28,7 +29,7 @@ EXECUTOR_PACKAGES=(numpy pandas pyarrow)
 die() { echo "spark-submit.sh: $*" >&2; exit 2; }
 
 usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 check_python() {
@@ -193,8 +194,17 @@ print(" ".join(f"{name}=={version(name)}" for name in sys.argv[1:]))' "${EXECUTO
   echo "$pins" > "$archive.stamp"
 }
 
+# The report test drives a headless Chromium; Debian's packages provide it and its WebDriver.
+ensure_browser() {
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && return 0
+  echo "spark-submit.sh: installing chromium and chromium-driver for the report test (apt-get)" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+    >/dev/null 2>&1 || die "could not install chromium and chromium-driver with apt-get; install them as root (apt-get install chromium chromium-driver)"
+}
+
 run_tests() {
   check_java
+  ensure_browser
   ensure_venv "train,dev"
   cd "$ROOT"
   exec "$VENV/bin/python" -m pytest "$@"
@@ -203,8 +213,8 @@ run_tests() {
 [ $# -ge 1 ] || { usage; exit 2; }
 command="$1"; shift
 case "$command" in
-  generate|train|score|promote|sql) run_job "$command" "$@" ;;
+  generate|train|score|promote|sweep|sql) run_job "$command" "$@" ;;
   test) run_tests "$@" ;;
   -h|--help|help) usage ;;
-  *) usage >&2; die "unknown command '$command'; use generate, train, score, promote, sql or test" ;;
+  *) usage >&2; die "unknown command '$command'; use generate, train, score, promote, sweep, sql or test" ;;
 esac

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ SUBMIT = str(ROOT / "spark-submit.sh")
 CONF = str(ROOT / "conf" / "customers.yaml")
 # The train command the CLI tests run on the generated customers in ``customers/``.
 TRAIN = ("train", "--conf", CONF, "--input", "customers", "--run-date", "2026-03-01",
-         "--set", "autoencoder.epochs=3", "--set", "columns.label=planted_segment")
+         "--set", "autoencoder.epochs=3", "--set", "columns.label=planted_segment", "--set", "report.sample_rows=300")
 # Every table of the job, by model version: row count and a hash of the whole content.
 SNAPSHOT = " UNION ALL ".join(
     f"SELECT '{table}', model_version, count(*), sum(hash({columns})) FROM custseg.{table} GROUP BY model_version"
@@ -50,3 +51,33 @@ def submit_env() -> dict[str, str]:
 def snapshot(cwd: Path) -> list[list[str]]:
     """:data:`SNAPSHOT` of the tables in ``cwd``'s warehouse, through the ``sql`` command."""
     return table_rows(submit("sql", SNAPSHOT, cwd=cwd).stdout)
+
+
+# The alt texts of the images of a train run's report, in page order; a score run's adds transitions.
+REPORT_IMAGES = ["loss and val_loss per epoch", "customers per segment", "PCA projection", "t-SNE projection",
+                 "numeric profile", "category profile"]
+# Without the networking flags, Chromium on a closed network stalls on its background requests.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def open_in_chromium(page: Path, screenshot: Path) -> list[tuple[str, bool, int]]:
+    """Open ``page`` in headless Chromium, save a full-page screenshot; each image's alt, complete, natural width."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    with tempfile.TemporaryDirectory() as profile:
+        for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1200,900"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+        try:
+            driver.get(page.as_uri())
+            images = driver.execute_script(
+                "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth]);")
+            driver.set_window_size(1200, driver.execute_script("return document.body.scrollHeight;") + 100)
+            driver.save_screenshot(str(screenshot))
+        finally:
+            driver.quit()
+    return [tuple(image) for image in images]

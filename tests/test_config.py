@@ -78,6 +78,8 @@ def test_int_is_accepted_where_a_float_is_expected():
         ({"features": {"encoding": "hash"}}, "config key features.encoding is 'hash'; allowed: index, onehot"),
         ({"columns": {"numeric": "Age"}}, "config key columns.numeric must be a list, got str"),
         ({"autoencoder": {"dropout": 1.5}}, "autoencoder.dropout must be in [0, 1)"),
+        ({"report": {"sample_rows": 5}}, "report.sample_rows must be at least 10"),
+        ({"report": {"tsne_perplexity": 0}}, "report.tsne_perplexity must be positive"),
         ({"output": {"database": "cust-seg; DROP"}}, "output.database 'cust-seg; DROP' must be a SQL identifier"),
         ({"columns": {"id": "Age"}}, "column Age is named twice"),
         ({"columns": {"ordinal": {"Spending_Score": ["Low"]}}}, "columns.ordinal.Spending_Score must list at least two"),

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from pyspark.sql import functions as F
-from support import CONF, ROOT
+from support import CONF, REPORT_IMAGES, ROOT, open_in_chromium
 
 from custseg import score, train
 from custseg.config import load_config
@@ -87,6 +87,14 @@ def test_drift_of_test_csv_is_measured_for_every_feature(spark, scored_twice):
     drift = spark.table("custseg.drift").where(F.col("run_date") == SCORED)
     assert drift.count() == 3 + 6 + 2
     assert {r.verdict for r in drift.collect()} <= {"ok", "warn", "retrain"}
+
+
+def test_the_reports_of_train_csv_and_test_csv_render_every_plot_in_chromium(model_home, scored_twice, tmp_path):
+    for run_date, extra in ((TRAINED, []), (SCORED, ["customers per segment move"])):
+        report = model_home / "reports" / f"run_date={run_date}" / "report.html"
+        images = open_in_chromium(report, tmp_path / f"report-{run_date}.png")
+        assert [alt for alt, _, _ in images] == REPORT_IMAGES + extra
+        assert all(complete and width > 0 for _, complete, width in images), images
 
 
 def _readme_queries() -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from pyspark.sql import functions as F
@@ -22,6 +23,7 @@ def _config(model_home, **input_section):
         "seed": 7,
         "input": {"generated_rows": 3000, **input_section},
         "autoencoder": {"sample_rows": 2000, "epochs": 4},
+        "report": {"sample_rows": 300},
         "output": {"database": "scoring", "warehouse_dir": str(model_home)},
         "segments": {"names": {0: "Largest", 1: "Runner-up"}},
     })
@@ -131,6 +133,15 @@ def test_views_show_the_latest_run_date_and_a_summary_per_run(spark, scored):
     assert names == {0: "Largest", 1: "Runner-up", **{s: None for s in range(2, 7)}}
     latest = spark.table("scoring.latest_segments").where(F.col("segment") == 1).select("segment_name").distinct()
     assert latest.collect() == [("Runner-up",)]
+
+
+def test_a_score_runs_report_adds_its_drift_and_transitions(model_home, scored):
+    page = (model_home / "reports" / f"run_date={SCORED}" / "report.html").read_text(encoding="utf-8")
+    assert "<h1>custseg score run of 2026-05-02</h1>" in page
+    assert re.findall(r"<h2>(.*?)</h2>", page)[-2:] == ["Drift against the training snapshot",
+                                                         "Transitions since 2026-05-01"]
+    # One verdict per drift row; the model's training history comes from its manifest.
+    assert page.count("<td>ok</td>") == 11 and 'alt="loss and val_loss per epoch"' in page
 
 
 def test_an_unknown_model_version_is_one_line_naming_the_versions(spark, model_home, trained, snapshot):

@@ -15,6 +15,7 @@ from custseg import io, model_store, train
 from custseg.config import config_from_dict
 from custseg.encode import AutoencoderWeights
 from custseg.gates import GateFailure
+from custseg.report import report_path
 from custseg.generator import generate_customers
 
 ROWS = 3000
@@ -27,6 +28,7 @@ def config(warehouse):
         "seed": 7,
         "input": {"generated_rows": ROWS},
         "autoencoder": {"sample_rows": 2000, "epochs": 4},
+        "report": {"sample_rows": 300},
         "output": {"database": "e2e", "warehouse_dir": str(warehouse)},
     })
 
@@ -178,6 +180,7 @@ def test_a_failed_gate_stops_the_run_before_anything_is_written(spark, config, s
         train.run(spark, strict, run_date=DAY4)
     assert sorted(p.name for p in models.iterdir()) == bundles
     assert spark.table("e2e.run_metrics").where(F.col("run_date") == DAY4).count() == 0
+    assert not report_path(config.output, DAY4).exists()
 
 
 def test_a_gate_that_only_warns_commits_but_does_not_promote(spark, config, second_run):

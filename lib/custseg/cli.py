@@ -1,4 +1,4 @@
-"""Command line of the jobs: ``generate``, ``train``, ``score``, ``promote`` and ``sql``.
+"""Command line of the jobs: ``generate``, ``train``, ``score``, ``promote``, ``sweep`` and ``sql``.
 
 Each command parses its arguments, loads the config, creates the only SparkSession and calls
 one function of the library. Errors the user can fix are printed as one line with exit code 2;
@@ -74,6 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--model-version", required=True, help="the version to make active")
     promote.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
 
+    sweep = _command(commands, "sweep", "measure k-means for every k in a range and recommend a k", _sweep)
+    sweep.add_argument("--conf", required=True, help="job config YAML, e.g. conf/customers.yaml")
+    sweep.add_argument("--input", help="CSV or Parquet path (default: input.path of the config)")
+    sweep.add_argument("--k-min", type=_positive_int, default=2, help="smallest k (default 2)")
+    sweep.add_argument("--k-max", type=_positive_int, default=12, help="largest k (default 12)")
+    sweep.add_argument("--run-date", type=_date, help="date the k_selection rows are filed under (default: today)")
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+
     sql = _command(commands, "sql", "run SQL against the job's catalog and print the result", _sql)
     sql.add_argument("query", help='e.g. "SELECT * FROM custseg.run_metrics"')
     sql.add_argument("--conf", help="job config YAML whose output section locates the catalog")
@@ -131,6 +139,22 @@ def _score(args: argparse.Namespace) -> int:
     finally:
         spark.stop()
     print(_summary(config, result, run_date))
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from custseg import sweep
+    from custseg.session import build_session
+
+    config = _job_config(args.conf, args.set, input_path=args.input)
+    sweep.check_range(args.k_min, args.k_max)
+    spark = build_session(config)
+    try:
+        result = sweep.run(spark, config, k_min=args.k_min, k_max=args.k_max,
+                           run_date=args.run_date or datetime.now(timezone.utc).date())
+    finally:
+        spark.stop()
+    print(sweep.summary(result, database=config.output.database))
     return 0
 
 
@@ -211,6 +235,7 @@ def _summary(config: JobConfig, result, run_date: date) -> str:
         f"  tables:    {', '.join(result.tables)}",
         f"  warehouse: {Path(config.output.warehouse_dir).resolve()}",
         f"  model:     {result.bundle}",
+        f"  report:    {result.report or 'not written (the warning above says why); the tables are committed'}",
         f"  quality:   {quality}",
         f"  try:       ./spark-submit.sh sql \"{query}\"",
     ])

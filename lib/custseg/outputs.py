@@ -50,12 +50,16 @@ RUN_METRICS_SCHEMA = StructType(
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a train or score run produced: the model version it made or applied, its bundle, its metrics row."""
+    """What a train or score run produced: the model version it made or applied, its bundle, its metrics row.
+
+    ``report`` is the run's HTML report, ``None`` when it could not be written.
+    """
 
     model_version: str
     bundle: Path
     metrics: dict[str, object]
     tables: tuple[str, ...]
+    report: Path | None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from custseg.drift import drift_rows, overall_verdict
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, transform_features
 from custseg.publish import commit_run, stage_run_tables
+from custseg.report import publish_run_report
 from custseg.snapshot import effective_config, read_snapshot
 from custseg.timing import StageTimer
 
@@ -93,9 +94,11 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
         seconds={**timer.seconds, "total": timer.total},
     )
     written = commit_run(spark, commit, database=config.output.database, metrics=row)
+    report = publish_run_report(spark, config, run_date=run_date, history=model.manifest.get("history", []))
     snapshot.release()
     segmented.unpersist()
-    return outputs.RunResult(model_version=model.version, bundle=model.bundle, metrics=row, tables=written)
+    return outputs.RunResult(model_version=model.version, bundle=model.bundle, metrics=row, tables=written,
+                             report=report)
 
 
 def _drift(segmented: DataFrame, model: model_store.SavedModel, config: JobConfig) -> list[tuple]:

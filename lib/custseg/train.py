@@ -28,6 +28,7 @@ from custseg.drift import reference_profile
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, build_feature_pipeline, feature_names, transform_features
 from custseg.publish import commit_run, publish_model_versions, stage_run_tables
+from custseg.report import publish_run_report
 from custseg.sampling import bounded_sample
 from custseg.snapshot import effective_config, read_snapshot
 from custseg.timing import StageTimer
@@ -130,9 +131,12 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
         log.info("model %s is not active (gates.promote: %s); promote it with ./spark-submit.sh promote", version,
                  config.gates.promote)
     written += publish_model_versions(spark, database=config.output.database, model_dir=bundle.parent)
+    # Read back from the committed tables, so the report shows what queries of this run date return.
+    report = publish_run_report(spark, config, run_date=run_date, history=trained.history)
     snapshot.release()
     segmented.unpersist()
-    return outputs.RunResult(model_version=version, bundle=bundle, metrics=row, tables=written)
+    return outputs.RunResult(model_version=version, bundle=bundle, metrics=row, tables=written,
+                             report=report)
 
 
 def training_sample(featured: DataFrame, *, rows: int, limit: int, seed: int) -> np.ndarray:
