@@ -15,17 +15,6 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "customer-segmentation"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep each module's tests on one pytest-xdist worker, and the tests of the CLI's run together.
-
-    Module and session fixtures are set up once per worker that uses them: grouped, the expensive
-    ones (a train run, a cluster) run once.
-    """
-    for item in items:
-        group = "cli" if "cli_workdir" in item.fixturenames else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("warehouse")
