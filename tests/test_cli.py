@@ -127,8 +127,12 @@ def test_a_missing_or_old_java_stops_the_wrapper_in_one_line(tmp_path, java_vers
          "custseg: error: model version nope not found in /nonexistent/models; versions there: none"),
     ],
 )
-def test_argument_and_config_errors_stop_before_spark_starts(capsys, args, message):
+def test_argument_and_config_errors_stop_before_spark_starts(capsys, monkeypatch, args, message):
     # In-process: these are caught before a session exists, so the wrapper adds nothing to them.
+    def no_session(*_, **__):
+        raise AssertionError("a SparkSession was started before the error was found")
+
+    monkeypatch.setattr("custseg.session.build_session", no_session)
     try:
         code = cli.main(args)
     except SystemExit as stop:  # argparse's own errors
