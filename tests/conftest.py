@@ -1,9 +1,15 @@
-"""Shared fixtures: one local[2] SparkSession with a Hive catalog in a temporary warehouse, and one CLI run."""
+"""Shared fixtures: a local[2] SparkSession with a Hive catalog in a temporary warehouse; one CLI run for all."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,21 +57,48 @@ def real_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def cli_workdir(tmp_path_factory) -> Path:
-    """A user's directory holding 2,000 generated customers as CSV in ``customers/``."""
-    from support import submit
+def shared_dir(tmp_path_factory, worker_id) -> Path:
+    """A directory that every pytest-xdist worker of this run shares (the workers' common base)."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
 
-    workdir = tmp_path_factory.mktemp("cli")
-    submit("generate", "--rows", "2000", "--output", "customers", "--format", "csv", "--seed", "3", cwd=workdir)
-    return workdir
+
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` (across processes) until the block ends."""
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 @pytest.fixture(scope="session")
-def cli_run(cli_workdir):
-    """The train command run once in :func:`cli_workdir`: its output, the tables' snapshot, the active model."""
+def cli_run(shared_dir) -> tuple[subprocess.CompletedProcess, list[list[str]], str]:
+    """The train command run once for all workers: its output, the tables' snapshot, the active model.
+
+    The first worker to need it generates 2,000 customers as CSV in ``cli/customers`` and trains
+    on them; the others wait for it and read what it recorded.
+    """
     from support import TRAIN, snapshot, submit
 
     from custseg import model_store
 
-    result = submit(*TRAIN, cwd=cli_workdir)
-    return result, snapshot(cli_workdir), model_store.active_version(cli_workdir / "warehouse" / "models")
+    workdir, record = shared_dir / "cli", shared_dir / "cli-run.json"
+    with _exclusive(shared_dir / "cli.lock"):
+        if not record.exists():
+            shutil.rmtree(workdir, ignore_errors=True)  # what an earlier worker's failed attempt left
+            workdir.mkdir()
+            submit("generate", "--rows", "2000", "--output", "customers", "--format", "csv", "--seed", "3",
+                   cwd=workdir)
+            result = submit(*TRAIN, cwd=workdir)
+            record.write_text(json.dumps({
+                "stdout": result.stdout, "stderr": result.stderr, "tables": snapshot(workdir),
+                "active": model_store.active_version(workdir / "warehouse" / "models")}), encoding="utf-8")
+        run = json.loads(record.read_text(encoding="utf-8"))
+    return subprocess.CompletedProcess(TRAIN, 0, run["stdout"], run["stderr"]), run["tables"], run["active"]
+
+
+@pytest.fixture
+def cli_workdir(shared_dir, cli_run) -> Iterator[Path]:
+    """The directory of :func:`cli_run`, held by one test at a time: its embedded metastore admits one JVM."""
+    with _exclusive(shared_dir / "cli.lock"):
+        yield shared_dir / "cli"

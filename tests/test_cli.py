@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import CONF, ROOT, submit, table_rows
+from support import CONF, QUICK_START_JVM, ROOT, submit, table_rows
 
 from custseg import cli
 
@@ -34,7 +34,7 @@ def test_train_then_sql_then_spark_sql(cli_workdir, cli_run):
     assert [int(r[0]) for r in rows] == list(range(7))
     assert sum(int(r[1]) for r in rows) == 2000
 
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {**os.environ, **QUICK_START_JVM, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     spark_sql = subprocess.run(
         ["spark-sql", "--properties-file", str(ROOT / "conf" / "spark-defaults.conf"),
          "-e", "SELECT count(*) FROM custseg.customer_segments"],
@@ -45,7 +45,7 @@ def test_train_then_sql_then_spark_sql(cli_workdir, cli_run):
 
 
 def test_the_thrift_server_serves_the_tables_to_beeline(cli_workdir, cli_run):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {**os.environ, **QUICK_START_JVM, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support import CONF, ROOT, submit, table_rows
+from support import CONF, QUICK_START_JVM, ROOT, submit, table_rows
 
 WORKERS = 2
 # Seconds for the master and both workers to come up: a few when the machine is idle.
@@ -94,7 +94,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     base = tmp_path_factory.mktemp("standalone")
     spark_class = str(Path(sys.executable).parent / "spark-class")
     # The master's REST submission server would take the fixed port 6066; the test submits through its RPC port.
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false"}
+    env = {**os.environ, **QUICK_START_JVM, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false"}
     port, webui = _free_port(), _free_port()
     url = f"spark://127.0.0.1:{port}"
     commands = [("master", ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from support import CONF, ROOT
+from support import CONF, QUICK_START_JVM, ROOT
 
 NOTEBOOKS = ROOT / "notebooks"
 
@@ -15,7 +17,8 @@ def _execute(name: str, parameters: str, cwd) -> nbformat.NotebookNode:
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     (cell,) = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     cell.source = parameters
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+    client.execute(env={**os.environ, **QUICK_START_JVM})
     return notebook
 
 
