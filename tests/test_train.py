@@ -118,7 +118,7 @@ def test_model_bundle_is_complete_and_loads_without_pickle(first_run):
     assert manifest["config"]["seed"] == 7 and manifest["metrics"]["silhouette"] == first_run.metrics["silhouette"]
     assert {"pyspark", "numpy", "python"} <= set(manifest["libraries"])
     weights = AutoencoderWeights.load(bundle / model_store.ENCODER_WEIGHTS)
-    assert (weights.input_dim, weights.latent_dim) == (9, 8)
+    assert (weights.input_dim, weights.latent_dim) == (9, 4)
     assert not list(bundle.parent.glob(".incomplete-*"))
 
 

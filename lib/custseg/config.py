@@ -82,10 +82,12 @@ class FeaturesConfig:
 @dataclass(frozen=True)
 class AutoencoderConfig:
     sample_rows: int = 20000
-    hidden_layers: list[int] = field(default_factory=lambda: [16, 12])
-    latent_dim: int = 8
-    activation: str = "relu"
-    dropout: float = 0.2
+    # A linear autoencoder in principal coordinates gave the same segments for every seed; see
+    # tests/benchmarks/quality_results.md for what else was measured.
+    hidden_layers: list[int] = field(default_factory=list)
+    latent_dim: int = 4
+    activation: str = "linear"
+    dropout: float = 0.0
     learning_rate: float = 0.001
     epochs: int = 100
     batch_size: int = 32
@@ -94,6 +96,9 @@ class AutoencoderConfig:
     reduce_lr_factor: float = 0.5
     reduce_lr_patience: int = 5
     min_learning_rate: float = 1.0e-6
+    # "principal": latent vectors are the coordinates of the reconstruction along its principal axes,
+    # the same geometry for every seed (linear autoencoders only); "raw": the latent layer's output.
+    latent_space: Literal["raw", "principal"] = "principal"
 
 
 @dataclass(frozen=True)
@@ -317,6 +322,9 @@ def _validate(config: JobConfig) -> None:
         (config.autoencoder.epochs >= 1, "autoencoder.epochs must be at least 1"),
         (config.autoencoder.batch_size >= 1, "autoencoder.batch_size must be at least 1"),
         (config.autoencoder.learning_rate > 0, "autoencoder.learning_rate must be positive"),
+        (config.autoencoder.latent_space == "raw" or config.autoencoder.activation == "linear",
+         "autoencoder.latent_space principal needs autoencoder.activation linear; "
+         "set activation: linear or latent_space: raw"),
         (config.input.generated_rows >= 1, "input.generated_rows must be at least 1"),
         (config.input.path is not None or config.input.format != "table",
          "input.path must name the table when input.format is table"),
