@@ -19,7 +19,6 @@ Results and the commands that produced them: tests/benchmarks/quality_results.md
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from dataclasses import dataclass, field
