@@ -54,7 +54,7 @@ def test_every_customer_is_segmented_once(spark, first_run):
         F.countDistinct("model_version").alias("versions"), F.min("reconstruction_error").alias("err"),
     ).first()
     assert (summary.rows, summary.ids, summary.low, summary.high) == (ROWS, ROWS, 0, 6)
-    assert (summary.dim_low, summary.dim_high, summary.versions) == (8, 8, 1)
+    assert (summary.dim_low, summary.dim_high, summary.versions) == (4, 4, 1)
     assert summary.closest >= 0 and summary.err >= 0
     assert segments.schema.simpleString() == (
         "struct<customer_id:string,segment:int,distance:double,latent:array<float>,"
