@@ -8,19 +8,27 @@
 #   ./spark-submit.sh sql "SELECT ..."
 #   ./spark-submit.sh test [pytest arguments]
 #
-# Jobs run in local mode (local[*]) unless --master names a cluster. On first use it creates a
-# virtualenv (CUSTSEG_VENV, default .venv beside this script) and installs custseg into it.
-# Relative paths are taken from the directory it is called from.
+# Jobs run in local mode (local[*]) unless --master names a cluster (spark://HOST:PORT, yarn,
+# k8s://https://HOST:PORT); --deploy-mode client|cluster and --spark-conf KEY=VALUE (repeatable)
+# go to spark-submit, anywhere on the line. On first use it creates a virtualenv (CUSTSEG_VENV,
+# default .venv beside this script) and installs custseg into it. Relative paths are taken from
+# the directory it is called from.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${CUSTSEG_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3}"
+# What cluster submissions ship, built on first use and rebuilt when lib/ or the virtualenv change.
+DIST="$ROOT/dist"
+# The executors' imports: custseg.encode's numpy forward pass and PySpark's Arrow UDFs, at the
+# driver's versions so that both sides read the same pickled arrays and Arrow batches. No
+# TensorFlow: only the driver trains.
+EXECUTOR_PACKAGES=(numpy pandas pyarrow)
 
 die() { echo "spark-submit.sh: $*" >&2; exit 2; }
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 check_python() {
@@ -57,23 +65,132 @@ ensure_venv() {
 
 run_job() {
   local job="$1"; shift
-  local master="local[*]" args=()
+  local master="local[*]" mode="client" args=() submit=() config="" config_at=""
   while [ $# -gt 0 ]; do
     case "$1" in
-      --master) [ $# -ge 2 ] || die "--master needs a value, e.g. --master spark://host:7077"; master="$2"; shift 2 ;;
-      --master=*) master="${1#--master=}"; shift ;;
+      --master|--deploy-mode|--spark-conf|--conf)
+        [ $# -ge 2 ] || die "$1 needs a value; see ./spark-submit.sh --help"
+        take_option "$1" "$2"; shift 2 ;;
+      --master=*|--deploy-mode=*|--spark-conf=*|--conf=*) take_option "${1%%=*}" "${1#*=}"; shift ;;
       *) args+=("$1"); shift ;;
     esac
   done
+  local kind; kind="$(master_kind "$master")"
+  check_deploy_mode "$kind" "$mode"
+  if [ "$kind" != local ] && [ -n "$config" ] && [ ! -f "$config" ]; then
+    die "config file $config does not exist; pass --conf with a YAML file such as conf/customers.yaml"
+  fi
   check_java
   ensure_venv train
-  export PYSPARK_PYTHON="$VENV/bin/python" PYSPARK_DRIVER_PYTHON="$VENV/bin/python"
+  if [ "$kind" = local ]; then
+    export PYSPARK_PYTHON="$VENV/bin/python" PYSPARK_DRIVER_PYTHON="$VENV/bin/python"
+  else
+    ship_to_cluster
+  fi
+  # Spark's generated code for the input checks makes methods beyond the JIT's 8,000-byte limit;
+  # interpreted, the read stage ran at half speed. -XX:-DontCompileHugeMethods compiles them.
+  local jvm="-XX:-DontCompileHugeMethods -Dlog4j2.configurationFile=file:$ROOT/conf/log4j2.properties"
   exec "$VENV/bin/spark-submit" \
-    --master "$master" \
+    --master "$master" --deploy-mode "$mode" \
     --properties-file "$ROOT/conf/spark-defaults.conf" \
-    --driver-java-options "-Dlog4j2.configurationFile=file:$ROOT/conf/log4j2.properties -Dderby.stream.error.file=${TMPDIR:-/tmp}/custseg-derby.log" \
-    --conf "spark.executor.extraJavaOptions=-Dlog4j2.configurationFile=file:$ROOT/conf/log4j2.properties" \
-    "$ROOT/jobs/$job.py" ${args[@]+"${args[@]}"}
+    --driver-java-options "$jvm -Dderby.stream.error.file=${TMPDIR:-/tmp}/custseg-derby.log" \
+    --conf "spark.executor.extraJavaOptions=$jvm" \
+    ${submit[@]+"${submit[@]}"} "$ROOT/jobs/$job.py" ${args[@]+"${args[@]}"}
+}
+
+# Sorts one option of run_job's command line into its variables (bash's dynamic scope).
+take_option() {
+  case "$1" in
+    --master) master="$2" ;;
+    --deploy-mode) mode="$2" ;;
+    --spark-conf) submit+=(--conf "$2") ;;
+    # The job's config file: remembered, so that a cluster submission can ship it.
+    --conf) args+=(--conf "$2"); config="$2"; config_at=$((${#args[@]} - 1)) ;;
+  esac
+}
+
+master_kind() {
+  case "$1" in
+    local|local\[*\]) echo local ;;
+    spark://*) echo standalone ;;
+    yarn) echo yarn ;;
+    k8s://*) echo k8s ;;
+    *) die "unknown master '$1'; use local[N], spark://HOST:PORT, yarn or k8s://https://HOST:PORT" ;;
+  esac
+}
+
+check_deploy_mode() {
+  local kind="$1" mode="$2"
+  case "$mode" in
+    client) return 0 ;;
+    cluster) ;;
+    *) die "unknown deploy mode '$mode'; use --deploy-mode client (the default) or cluster" ;;
+  esac
+  case "$kind" in
+    local) die "--deploy-mode cluster needs a cluster master (spark://, yarn or k8s://); local mode runs the driver here" ;;
+    standalone) die "Spark standalone runs Python applications in client deploy mode only; drop --deploy-mode cluster or submit to YARN or Kubernetes" ;;
+  esac
+  [ -n "${CUSTSEG_DRIVER_ENV:-}" ] \
+    || die "--deploy-mode cluster runs the driver on the cluster: set CUSTSEG_DRIVER_ENV to an archive of a Python environment with custseg[train] (README: Running on a cluster)"
+}
+
+# Adds to run_job's spark-submit options what a cluster needs: the code (--py-files), the job's
+# config (--files; in cluster mode the driver reads it by its base name from its working
+# directory) and the executors' Python environment (--archives). The driver runs in the local
+# virtualenv (client mode) or in the CUSTSEG_DRIVER_ENV archive (cluster mode).
+ship_to_cluster() {
+  local archives="$DIST/executor-env.tar.gz#environment" driver_python="$VENV/bin/python"
+  ensure_code_zip
+  ensure_executor_env
+  if [ -n "$config" ]; then
+    submit+=(--files "$config")
+    [ "$mode" = client ] || args[config_at]="$(basename "$config")"
+  fi
+  if [ "$mode" = cluster ]; then
+    archives+=",$CUSTSEG_DRIVER_ENV#driver"
+    driver_python="./driver/bin/python"
+  fi
+  submit+=(--py-files "$DIST/custseg.zip" --archives "$archives"
+           --conf spark.pyspark.python=./environment/bin/python
+           --conf "spark.pyspark.driver.python=$driver_python")
+}
+
+# lib/custseg as a zip for --py-files: PySpark puts .zip files on the executors' Python path, not wheels.
+ensure_code_zip() {
+  local zip="$DIST/custseg.zip" sum
+  sum="$(cd "$ROOT/lib" && find . -name '*.py' -print0 | LC_ALL=C sort -z | xargs -0 cksum | cksum | cut -d' ' -f1)"
+  if [ -f "$zip" ] && [ "$(cat "$zip.stamp" 2>/dev/null)" = "$sum" ]; then return 0; fi
+  mkdir -p "$DIST"
+  "$VENV/bin/python" - "$ROOT/lib" "$zip.tmp" <<'PY'
+import sys
+import zipfile
+from pathlib import Path
+
+lib, target = Path(sys.argv[1]), sys.argv[2]
+with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+    for source in sorted(lib.rglob("*.py")):
+        archive.write(source, source.relative_to(lib))
+PY
+  mv "$zip.tmp" "$zip"
+  echo "$sum" > "$zip.stamp"
+}
+
+# The executors' Python environment: a virtualenv with EXECUTOR_PACKAGES at the driver's versions,
+# packed by venv-pack. Its interpreter links to the driver's base Python, which every node needs at
+# the same path (venv-pack ships the packages, not Python itself).
+ensure_executor_env() {
+  local archive="$DIST/executor-env.tar.gz" venv="$DIST/executor-venv" pins
+  pins="$("$VENV/bin/python" -c 'import sys; from importlib.metadata import version
+print(" ".join(f"{name}=={version(name)}" for name in sys.argv[1:]))' "${EXECUTOR_PACKAGES[@]}")"
+  if [ -f "$archive" ] && [ "$(cat "$archive.stamp" 2>/dev/null)" = "$pins" ]; then return 0; fi
+  echo "spark-submit.sh: packing the executors' Python environment ($pins) into $archive (first use; about a minute)" >&2
+  rm -rf "$venv"
+  "$VENV/bin/python" -m venv "$venv"
+  # shellcheck disable=SC2086  # one pip argument per pinned package
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $pins venv-pack >&2
+  "$venv/bin/venv-pack" --prefix "$venv" --output "$archive.tmp" --format tar.gz --force --quiet
+  mv "$archive.tmp" "$archive"
+  echo "$pins" > "$archive.stamp"
 }
 
 run_tests() {

@@ -32,7 +32,8 @@ def spark(warehouse):
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
+        # As spark-submit.sh: the JIT compiles Spark's large generated methods of the input checks.
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse} -XX:-DontCompileHugeMethods")
     )
     for key, value in catalog_settings(warehouse).items():
         builder = builder.config(key, value)

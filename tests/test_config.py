@@ -44,6 +44,15 @@ def test_overrides_are_typed_by_yaml(tmp_path):
     assert config.seed == 1
 
 
+def test_segment_names_from_the_command_line_name_segment_ids(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("segments:\n  names: {1: Savers}\n")
+    config = load_config(path, ["segments.names.0=Young families", "segments.names.12=Retirees"])
+    assert config.segments.names == {1: "Savers", 0: "Young families", 12: "Retirees"}
+    with pytest.raises(ConfigError, match="segments.names \\(a key\\) must be a whole number"):
+        load_config(path, ["segments.names.first=Savers"])
+
+
 def test_spark_settings_keep_dotted_keys():
     config = config_from_dict({"spark": {"conf": {"spark.sql.shuffle.partitions": 8}}})
     assert config.spark.conf == {"spark.sql.shuffle.partitions": "8"}
@@ -61,7 +70,9 @@ def test_int_is_accepted_where_a_float_is_expected():
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"clustering": {"kk": 3}}, "unknown config key clustering.kk; allowed here: k, max_iter, tol, init_steps"),
+        ({"clustering": {"n_init": 0}}, "clustering.n_init must be at least 1"),
+        ({"clustering": {"sample_rows": 6}}, "clustering.sample_rows must be at least clustering.k"),
+        ({"clustering": {"kk": 3}}, "unknown config key clustering.kk; allowed here: k, sample_rows, n_init, max_iter, tol, init_steps"),
         ({"sed": 1}, "unknown config key sed;"),
         ({"clustering": {"k": "seven"}}, "config key clustering.k must be a whole number, got str 'seven'"),
         ({"clustering": {"k": True}}, "config key clustering.k must be a whole number, got bool True"),

@@ -23,7 +23,16 @@ def _frame(spark, rng, n, *, age_shift=0.0, jobs=("a", "b"), error=1.0):
 @pytest.fixture(scope="module")
 def reference(spark):
     train = _frame(spark, np.random.default_rng(1), 3000)
-    return train, reference_profile(train, train, COLUMNS)
+    return train, reference_profile(train, COLUMNS)
+
+
+def test_reference_cdf_is_the_share_at_or_below_each_quantile(reference):
+    train, profile = reference
+    ages = np.array([r.Age for r in train.where("Age IS NOT NULL").collect()])
+    age = profile["numeric"]["Age"]
+    expected = [np.mean(ages <= point) for point in age["grid"]]
+    assert age["cdf"] == pytest.approx(expected, abs=1e-12)
+    assert age["cdf"][-1] == 1.0 and age["rows"] == len(ages) == 2999
 
 
 def _by_feature(rows):
@@ -34,7 +43,7 @@ def _by_feature(rows):
 def test_a_snapshot_like_the_training_one_does_not_drift(spark, reference):
     _, profile = reference
     new = _frame(spark, np.random.default_rng(2), 2000)
-    rows = _by_feature(drift_rows(new, new, profile, DriftConfig()))
+    rows = _by_feature(drift_rows(new, profile, DriftConfig()))
     assert set(rows) == {"Age", "Score", "Job", "reconstruction_error", "segment_shares"}
     assert all(row["verdict"] == "ok" for row in rows.values()), rows
     assert rows["Age"]["p"] > 0.01 and rows["Age"]["psi"] < 0.05
@@ -43,7 +52,7 @@ def test_a_snapshot_like_the_training_one_does_not_drift(spark, reference):
 def test_ks_statistic_equals_scipy_s_and_a_shift_is_graded(spark, reference):
     train, profile = reference
     new = _frame(spark, np.random.default_rng(3), 2000, age_shift=5.0)
-    rows = _by_feature(drift_rows(new, new, profile, DriftConfig()))
+    rows = _by_feature(drift_rows(new, profile, DriftConfig()))
     ages = [r.Age for r in train.where("Age IS NOT NULL").collect()]
     new_ages = [r.Age for r in new.where("Age IS NOT NULL").collect()]
     expected = ks_2samp(ages, new_ages)
@@ -59,7 +68,7 @@ def test_ks_statistic_equals_scipy_s_and_a_shift_is_graded(spark, reference):
 def test_psi_of_levels_and_reconstruction_ratio_have_their_verdicts(spark, reference):
     _, profile = reference
     new = _frame(spark, np.random.default_rng(4), 2000, jobs=("a", "b", "c"), error=1.3)
-    rows = drift_rows(new, new, profile, DriftConfig())
+    rows = drift_rows(new, profile, DriftConfig())
     found = _by_feature(rows)
     shares_new = {j: new.where(f"Job = '{j}'").count() / 2000 for j in "abc"}
     shares_old = {"a": profile["categorical"]["Job"]["a"], "b": profile["categorical"]["Job"]["b"], "c": 1e-4}

@@ -93,7 +93,7 @@ def test_every_generated_row_is_accepted_or_rejected_with_the_rule_s_reason(spar
     raw = io.raw_customers(frame, columns=COLUMNS, origin="generated", corrupt_col="bad")
     flagged = flag_rows(raw, columns=COLUMNS).persist()
     codes = [r[REASON_CODE_COL] for r in flagged.orderBy(io.POSITION_COL).select(REASON_CODE_COL).collect()]
-    accepted = accepted_rows(flagged, columns=COLUMNS).collect()
+    accepted = accepted_rows(flagged).collect()
     rejected = rejected_rows(flagged).select("reason_code").collect()
     flagged.unpersist()
     assert len(accepted) + len(rejected) == len(generated)

@@ -16,10 +16,14 @@ UNKNOWN_LEVEL = "(unknown)"
 UNSEEN_COL = "unseen_values"
 
 
+# Blanks trimmed from both ends: what Java's \s matches, so tabs and stray carriage returns too
+# (F.trim takes spaces only). btrim costs half of the equivalent regular expression.
+_BLANKS = " \t\n\u000b\f\r"
+
+
 def text(column: Column) -> Column:
     """Trimmed text; empty and blank strings are missing (null), like nulls."""
-    # Java's \\s also covers tabs and stray carriage returns, which F.trim (spaces only) leaves.
-    trimmed = F.regexp_replace(column.cast(StringType()), r"^\s+|\s+$", "")
+    trimmed = F.btrim(column.cast(StringType()), F.lit(_BLANKS))
     return F.when(trimmed == "", None).otherwise(trimmed)
 
 
@@ -69,10 +73,11 @@ def unseen(value: Column, levels: list[str]) -> Column:
     return F.when(value.isNotNull() & ~known, 1).otherwise(0)
 
 
-def typed_customers(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
+def typed_customers(raw: DataFrame, *, columns: ColumnsConfig, keep: tuple[str, ...] = ()) -> DataFrame:
     """:func:`as_text` columns -> ids and categories as clean strings, numbers as doubles, plus :data:`UNSEEN_COL`.
 
     Meant for rows that passed validation; a value that fails anyway becomes null rather than a crash.
+    The columns named in ``keep`` pass through unchanged.
     """
     declared = {**columns.ordinal, **columns.levels}
     typed = [F.col(columns.id)]
@@ -82,7 +87,7 @@ def typed_customers(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
     if columns.label:
         typed.append(F.col(columns.label))
     counted = sum((unseen(F.col(name), levels) for name, levels in declared.items()), F.lit(0))
-    return raw.select(*typed, counted.alias(UNSEEN_COL))
+    return raw.select(*typed, counted.alias(UNSEEN_COL), *keep)
 
 
 def _nominal(name: str, levels: list[str] | None) -> Column:

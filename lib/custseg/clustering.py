@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from pyspark import StorageLevel
 from pyspark.ml.clustering import KMeans, KMeansModel
 from pyspark.ml.functions import array_to_vector, vector_to_array
 from scipy.optimize import linear_sum_assignment
@@ -19,6 +20,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from custseg.config import ClusteringConfig
+from custseg.sampling import bounded_sample
 
 LATENT_VECTOR_COL = "latent_vector"
 _PREDICTION_COL = "__kmeans_prediction"
@@ -66,13 +68,20 @@ def with_latent_vector(df: DataFrame, *, latent_col: str = "latent") -> DataFram
     return df.withColumn(LATENT_VECTOR_COL, array_to_vector(latent_col))
 
 
-def fit_segmentation(df: DataFrame, *, settings: ClusteringConfig, seed: int) -> Segmentation:
-    """Fit KMeans on :data:`LATENT_VECTOR_COL` and number its clusters by size."""
-    kmeans = KMeans(
-        k=settings.k, seed=seed, maxIter=settings.max_iter, tol=settings.tol, initSteps=settings.init_steps,
-        featuresCol=LATENT_VECTOR_COL, predictionCol=_PREDICTION_COL,
-    )
-    model = kmeans.fit(df)
+def fit_segmentation(df: DataFrame, *, settings: ClusteringConfig, seed: int, rows: int) -> Segmentation:
+    """Fit KMeans on :data:`LATENT_VECTOR_COL` of a bounded sample and number its clusters by size.
+
+    The centroids are fitted on at most ``settings.sample_rows`` of the ``rows`` rows of ``df``,
+    from ``settings.n_init`` seeded starts; the start of lowest cost wins. Assigning every row is
+    :func:`assign_segments`' one pass.
+    """
+    sample = bounded_sample(df.select(LATENT_VECTOR_COL), rows=rows, limit=settings.sample_rows, seed=seed)
+    sample = sample.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        model = min((_kmeans(settings, seed=seed + start).fit(sample) for start in range(settings.n_init)),
+                    key=lambda fitted: fitted.summary.trainingCost)
+    finally:
+        sample.unpersist()
     sizes = model.summary.clusterSizes
     centers = [tuple(c) for c in model.clusterCenters()]
     ranked = sorted(range(len(centers)), key=lambda c: (-sizes[c], centers[c]))
@@ -80,6 +89,13 @@ def fit_segmentation(df: DataFrame, *, settings: ClusteringConfig, seed: int) ->
     for segment, cluster in enumerate(ranked):
         segment_of_cluster[cluster] = segment
     return Segmentation(model=model, segment_of_cluster=tuple(segment_of_cluster))
+
+
+def _kmeans(settings: ClusteringConfig, *, seed: int) -> KMeans:
+    return KMeans(
+        k=settings.k, seed=seed, maxIter=settings.max_iter, tol=settings.tol, initSteps=settings.init_steps,
+        featuresCol=LATENT_VECTOR_COL, predictionCol=_PREDICTION_COL,
+    )
 
 
 def input_centroids(df: DataFrame, segmentation: Segmentation, *, features_col: str) -> dict[int, np.ndarray]:

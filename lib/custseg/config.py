@@ -104,6 +104,11 @@ class AutoencoderConfig:
 @dataclass(frozen=True)
 class ClusteringConfig:
     k: int = 7
+    # The centroids are fitted on a seeded sample of at most this many customers, then every
+    # customer is assigned in one pass: the passes of KMeans stay bounded however large the input.
+    sample_rows: int = 200000
+    # KMeans starts from this many seeded initialisations and keeps the one of lowest cost.
+    n_init: int = 1
     max_iter: int = 20
     tol: float = 1.0e-4
     init_steps: int = 2
@@ -279,10 +284,17 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"config key {key} must be a mapping, got {_type_name(value)}")
         return {
-            _convert(args[0], k, f"{key} (a key)"): _convert(args[1], v, f"{key}.{k}")
+            _convert(args[0], _whole_number_key(args[0], k), f"{key} (a key)"): _convert(args[1], v, f"{key}.{k}")
             for k, v in value.items()
         }
     return _scalar(hint, value, key)
+
+
+def _whole_number_key(hint: Any, key: Any) -> Any:
+    # Keys given with --set arrive as text: segments.names.0=Families means the segment id 0.
+    if hint is int and isinstance(key, str) and re.fullmatch(r"-?\d+", key.strip()):
+        return int(key)
+    return key
 
 
 def _scalar(hint: type, value: Any, key: str) -> Any:
@@ -306,6 +318,9 @@ def _type_name(value: Any) -> str:
 def _validate(config: JobConfig) -> None:
     checks = [
         (config.clustering.k >= 2, "clustering.k must be at least 2"),
+        (config.clustering.sample_rows >= config.clustering.k,
+         "clustering.sample_rows must be at least clustering.k"),
+        (config.clustering.n_init >= 1, "clustering.n_init must be at least 1"),
         (config.clustering.max_iter >= 1, "clustering.max_iter must be at least 1"),
         (config.clustering.init_steps >= 1, "clustering.init_steps must be at least 1"),
         (config.clustering.match_max_distance >= 0, "clustering.match_max_distance must be at least 0"),

@@ -34,54 +34,68 @@ DRIFT_SCHEMA = ("feature string, kind string, ks_statistic double, ks_p_value do
                 "reference double, current double, verdict string")
 _QUANTILES = [i / 1000 for i in range(1001)]
 _SHARE_FLOOR = 1e-4  # PSI of an empty bin would be infinite
+_CDF, _BINS, _LEVELS = "cdf", "bins", "levels"
+_SEGMENT, _ERROR = "segment", "reconstruction_error"
 
 
-def reference_profile(customers: DataFrame, segmented: DataFrame, columns: ColumnsConfig) -> dict[str, Any]:
-    """What drift is measured against, from the training snapshot: small, JSON-ready."""
+def reference_profile(segmented: DataFrame, columns: ColumnsConfig) -> dict[str, Any]:
+    """What drift is measured against, from the training run's segmented customers: small, JSON-ready.
+
+    Three passes over ``segmented`` whatever the number of columns: the quantiles, the means, the histograms.
+    """
+    quantiles = segmented.approxQuantile(list(columns.numeric), _QUANTILES, 0.001) if columns.numeric else []
+    grids = {name: sorted(set(q)) for name, q in zip(columns.numeric, quantiles)}
+    # The sketch answers every probability alike, so the deciles are the grid's every 100th quantile.
+    deciles = {name: sorted(set(q[100:1000:100])) for name, q in zip(columns.numeric, quantiles)}
+    means = _means(segmented, columns.numeric)
+    counts = _histograms(segmented, grids=grids, deciles=deciles, levels=columns.categorical)
     numeric = {}
     for name in columns.numeric:
-        grid = sorted(set(customers.approxQuantile(name, _QUANTILES, 0.001)))
-        deciles = sorted(set(customers.approxQuantile(name, [i / 10 for i in range(1, 10)], 0.001)))
+        cdf = counts[(name, _CDF)]
         numeric[name] = {
-            "grid": grid,
-            "cdf": _cdf(customers, name, grid).tolist(),
-            "rows": customers.where(F.col(name).isNotNull()).count(),
-            "mean": customers.agg(F.avg(name)).first()[0],
-            "deciles": deciles,
-            "shares": _bin_shares(customers, name, deciles).tolist(),
+            "grid": grids[name],
+            "cdf": _cdf(cdf, len(grids[name])).tolist(),
+            "rows": _present(cdf),
+            "mean": means[name],
+            "deciles": deciles[name],
+            "shares": _bin_shares(counts[(name, _BINS)], len(deciles[name])).tolist(),
         }
     return {
         "numeric": numeric,
-        "categorical": {name: _level_shares(customers, name) for name in columns.categorical},
-        "reconstruction_error": segmented.agg(F.avg("reconstruction_error")).first()[0],
-        "segment_shares": {str(k): v for k, v in _level_shares(segmented, "segment").items()},
+        "categorical": {name: _shares(counts[(name, _LEVELS)]) for name in columns.categorical},
+        "reconstruction_error": means[_ERROR],
+        "segment_shares": _shares(counts[(_SEGMENT, _LEVELS)]),
     }
 
 
-def drift_rows(customers: DataFrame, segmented: DataFrame, reference: dict[str, Any],
-               thresholds: DriftConfig) -> list[tuple]:
-    """One row per feature in :data:`DRIFT_SCHEMA` order, comparing a scored snapshot with ``reference``."""
+def drift_rows(segmented: DataFrame, reference: dict[str, Any], thresholds: DriftConfig) -> list[tuple]:
+    """One row per feature in :data:`DRIFT_SCHEMA` order, comparing a scored snapshot with ``reference``.
+
+    Two passes over ``segmented``: the means and the histograms on the reference's grids.
+    """
+    numeric, categorical = reference["numeric"], reference["categorical"]
+    means = _means(segmented, list(numeric))
+    counts = _histograms(segmented, grids={name: ref["grid"] for name, ref in numeric.items()},
+                         deciles={name: ref["deciles"] for name, ref in numeric.items()}, levels=list(categorical))
     rows = []
-    for name, ref in reference["numeric"].items():
-        current = customers.where(F.col(name).isNotNull())
-        n_current = current.count()
-        gap = float(np.max(np.abs(np.array(ref["cdf"]) - _cdf(customers, name, ref["grid"])))) if n_current else 1.0
+    for name, ref in numeric.items():
+        cdf = counts[(name, _CDF)]
+        n_current = _present(cdf)
+        gap = float(np.max(np.abs(np.array(ref["cdf"]) - _cdf(cdf, len(ref["grid"]))))) if n_current else 1.0
         p_value = _ks_p_value(gap, ref["rows"], n_current)
-        psi = _psi(np.array(ref["shares"]), _bin_shares(customers, name, ref["deciles"]))
-        mean = current.agg(F.avg(name)).first()[0]
+        psi = _psi(np.array(ref["shares"]), _bin_shares(counts[(name, _BINS)], len(ref["deciles"])))
         verdict = _worst(_grade(psi, thresholds.psi_warn, thresholds.psi_retrain),
                          _grade(gap, thresholds.ks_warn, thresholds.ks_retrain))
-        rows.append((name, "numeric", gap, p_value, psi, ref["mean"], mean, verdict))
-    for name, ref in reference["categorical"].items():
-        psi = _psi_of_shares(ref, _level_shares(customers, name))
+        rows.append((name, "numeric", gap, p_value, psi, ref["mean"], means[name], verdict))
+    for name, ref in categorical.items():
+        psi = _psi_of_shares(ref, _shares(counts[(name, _LEVELS)]))
         rows.append((name, "categorical", None, None, psi, None, None,
                      _grade(psi, thresholds.psi_warn, thresholds.psi_retrain)))
-    before, now = reference["reconstruction_error"], segmented.agg(F.avg("reconstruction_error")).first()[0]
+    before, now = reference["reconstruction_error"], means[_ERROR]
     ratio = now / before if before else math.inf
     rows.append(("reconstruction_error", "reconstruction_error", None, None, None, before, now,
                  _grade(ratio, thresholds.reconstruction_warn, thresholds.reconstruction_retrain)))
-    shares = {str(k): v for k, v in _level_shares(segmented, "segment").items()}
-    psi = _psi_of_shares(reference["segment_shares"], shares)
+    psi = _psi_of_shares(reference["segment_shares"], _shares(counts[(_SEGMENT, _LEVELS)]))
     rows.append(("segment_shares", "segment_shares", None, None, psi, None, None,
                  _grade(psi, thresholds.psi_warn, thresholds.psi_retrain)))
     return rows
@@ -92,37 +106,64 @@ def overall_verdict(rows: list[tuple]) -> str:
     return _worst(*[row[-1] for row in rows])
 
 
-def _cdf(df: DataFrame, name: str, grid: list[float]) -> np.ndarray:
-    """Share of the non-missing values <= each grid point."""
-    # Splits just above each grid point put a value equal to it in the bucket below the split.
-    above = [math.nextafter(point, math.inf) for point in grid]
-    counts = _bucket_counts(df, name, [-math.inf, *above, math.inf])
-    total = counts.sum()
-    return np.cumsum(counts)[:-1] / total if total else np.zeros(len(grid))
+def _means(df: DataFrame, numeric: list[str]) -> dict[str, float | None]:
+    """Mean of each numeric column and of the reconstruction error, in one pass."""
+    row = df.agg(*[F.avg(name).alias(name) for name in numeric], F.avg(_ERROR).alias(_ERROR)).first()
+    return {name: row[name] for name in [*numeric, _ERROR]}
 
 
-def _bin_shares(df: DataFrame, name: str, deciles: list[float]) -> np.ndarray:
-    """Shares of the decile bins, and last of the missing values."""
-    counts = _bucket_counts(df, name, [-math.inf, *deciles, math.inf])
-    missing = df.where(F.col(name).isNull()).count()
-    counts = np.append(counts, missing)
-    return counts / counts.sum() if counts.sum() else counts
+def _histograms(df: DataFrame, *, grids: dict[str, list[float]], deciles: dict[str, list[float]],
+                levels: list[str]) -> dict[tuple[str, str], dict[str, int]]:
+    """Every count drift needs, in one pass: ``(column, kind) -> {bucket: rows}``.
 
-
-def _bucket_counts(df: DataFrame, name: str, splits: list[float]) -> np.ndarray:
-    bucketed = Bucketizer(splits=splits, inputCol=name, outputCol="_bucket").transform(
-        df.where(F.col(name).isNotNull()).select(F.col(name).cast("double").alias(name)))
-    counts = np.zeros(len(splits) - 1)
-    for row in bucketed.groupBy("_bucket").count().collect():
-        counts[int(row["_bucket"])] = row["count"]
+    Kinds: :data:`_CDF` buckets split just above each grid point (a value equal to a grid point
+    counts at or below it), :data:`_BINS` the decile bins, :data:`_LEVELS` the levels of a
+    categorical column or of the segment. Missing values are the bucket :data:`MISSING`.
+    """
+    buckets = [(name, _CDF, [-math.inf, *[math.nextafter(p, math.inf) for p in grid], math.inf])
+               for name, grid in grids.items()]
+    buckets += [(name, _BINS, [-math.inf, *cuts, math.inf]) for name, cuts in deciles.items()]
+    outputs = [f"__bucket{i}" for i in range(len(buckets))]
+    bucketed = df
+    if buckets:
+        bucketed = Bucketizer(splitsArray=[splits for _, _, splits in buckets],
+                              inputCols=[f"__value{i}" for i in range(len(buckets))], outputCols=outputs).transform(
+            df.select("*", *[F.col(name).cast("double").alias(f"__value{i}")
+                             for i, (name, _, _) in enumerate(buckets)]))
+    entries = [(name, kind, F.col(out).cast("int").cast("string")) for (name, kind, _), out in zip(buckets, outputs)]
+    entries += [(name, _LEVELS, F.col(name).cast("string")) for name in levels]
+    entries.append((_SEGMENT, _LEVELS, F.col("segment").cast("string")))
+    keyed = F.explode(F.array(*[
+        F.struct(F.lit(name).alias("column"), F.lit(kind).alias("kind"),
+                 F.coalesce(bucket, F.lit(MISSING)).alias("bucket"))
+        for name, kind, bucket in entries]))
+    counts: dict[tuple[str, str], dict[str, int]] = {(name, kind): {} for name, kind, _ in entries}
+    for row in bucketed.select(keyed.alias("k")).groupBy("k.column", "k.kind", "k.bucket").count().collect():
+        counts[(row["column"], row["kind"])][row["bucket"]] = row["count"]
     return counts
 
 
-def _level_shares(df: DataFrame, name: str) -> dict[str, float]:
-    level = F.coalesce(F.col(name).cast("string"), F.lit(MISSING))
-    rows = df.groupBy(level.alias("level")).count().collect()
-    total = sum(r["count"] for r in rows)
-    return {r["level"]: r["count"] / total for r in rows}
+def _present(counts: dict[str, int]) -> int:
+    """Rows with a value: all but the missing bucket."""
+    return sum(count for bucket, count in counts.items() if bucket != MISSING)
+
+
+def _cdf(counts: dict[str, int], points: int) -> np.ndarray:
+    """Share of the non-missing values at or below each of ``points`` grid points."""
+    per_bucket = np.array([counts.get(str(i), 0) for i in range(points + 1)], dtype=float)
+    total = per_bucket.sum()
+    return np.cumsum(per_bucket)[:-1] / total if total else np.zeros(points)
+
+
+def _bin_shares(counts: dict[str, int], cuts: int) -> np.ndarray:
+    """Shares of the ``cuts + 1`` decile bins, and last of the missing values."""
+    per_bin = np.array([counts.get(str(i), 0) for i in range(cuts + 1)] + [counts.get(MISSING, 0)], dtype=float)
+    return per_bin / per_bin.sum() if per_bin.sum() else per_bin
+
+
+def _shares(counts: dict[str, int]) -> dict[str, float]:
+    total = sum(counts.values())
+    return {level: count / total for level, count in counts.items()}
 
 
 def _psi(expected: np.ndarray, actual: np.ndarray) -> float:

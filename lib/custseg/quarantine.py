@@ -29,22 +29,27 @@ def split_rejected(raw: DataFrame, *, columns: ColumnsConfig) -> tuple[DataFrame
     with ``record`` (raw line or JSON of the raw values), ``reason_code`` and ``reason``.
     """
     flagged = flag_rows(raw, columns=columns)
-    return accepted_rows(flagged, columns=columns), rejected_rows(flagged)
+    return accepted_rows(flagged), rejected_rows(flagged)
 
 
 def flag_rows(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
-    """Add :data:`REASON_CODE_COL` and :data:`REASON_COL`: the first problem of each row, null if usable."""
+    """Every row typed (:func:`custseg.cleaning.typed_customers`), with its record and its first problem.
+
+    :data:`REASON_CODE_COL` and :data:`REASON_COL` are null for a usable row. Typing every row here,
+    once, lets a cached result serve every later pass without parsing the text again.
+    """
     checks = _checks(columns)
     code = F.coalesce(*[F.when(failed, F.lit(code)) for failed, code, _ in checks])
     reason = F.coalesce(*[F.when(failed, text) for failed, _, text in checks])
     texts = cleaning.as_text(raw, [columns.id, *columns.inputs, *([columns.label] if columns.label else [])])
     flagged = texts.withColumns({REASON_CODE_COL: code, REASON_COL: reason})
-    return _flag_duplicates(flagged, id_col=columns.id, partitions=raw.rdd.getNumPartitions())
+    flagged = _flag_duplicates(flagged, id_col=columns.id, partitions=raw.rdd.getNumPartitions())
+    return cleaning.typed_customers(flagged, columns=columns, keep=(RECORD_COL, REASON_CODE_COL, REASON_COL))
 
 
-def accepted_rows(flagged: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
+def accepted_rows(flagged: DataFrame) -> DataFrame:
     """The usable rows of :func:`flag_rows`, typed."""
-    return cleaning.typed_customers(flagged.where(F.col(REASON_CODE_COL).isNull()), columns=columns)
+    return flagged.where(F.col(REASON_CODE_COL).isNull()).drop(RECORD_COL, REASON_CODE_COL, REASON_COL)
 
 
 def rejected_rows(flagged: DataFrame) -> DataFrame:

@@ -18,7 +18,7 @@ from custseg.drift import drift_rows, overall_verdict
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, transform_features
 from custseg.publish import commit_run, stage_run_tables
-from custseg.snapshot import Snapshot, effective_config, read_snapshot
+from custseg.snapshot import effective_config, read_snapshot
 from custseg.timing import StageTimer
 
 log = logging.getLogger("custseg")
@@ -65,7 +65,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
 
     with timer.stage("metrics"):
         measured = outputs.measure(segmented, columns)
-        drifted = _drift(snapshot, segmented, model, config)
+        drifted = _drift(segmented, model, config)
     gates.enforce(gates.failed_gates(segmented, silhouette=measured.metrics["silhouette"],
                                      drift_verdict=overall_verdict(drifted) if drifted else None,
                                      gates=config.gates), config.gates)
@@ -98,12 +98,12 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
     return outputs.RunResult(model_version=model.version, bundle=model.bundle, metrics=row, tables=written)
 
 
-def _drift(snapshot: Snapshot, segmented: DataFrame, model: model_store.SavedModel, config: JobConfig) -> list[tuple]:
+def _drift(segmented: DataFrame, model: model_store.SavedModel, config: JobConfig) -> list[tuple]:
     reference = model.manifest.get("reference")
     if reference is None:
         log.info("no drift measured: model %s keeps no reference profile of its training snapshot", model.version)
         return []
-    rows = drift_rows(snapshot.customers, segmented, reference, config.drift)
+    rows = drift_rows(segmented, reference, config.drift)
     log.info("drift against the training snapshot of model %s: %s (%s)", model.version, overall_verdict(rows),
              ", ".join(f"{row[0]} {row[-1]}" for row in rows))
     return rows

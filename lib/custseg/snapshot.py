@@ -15,6 +15,7 @@ from custseg.config import ConfigError, JobConfig
 from custseg.generator import PLANTED_SEGMENT_COL, generate_customers
 
 log = logging.getLogger("custseg")
+_FIRST_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class Snapshot:
     rows_quarantined: int
     values_unseen: int
     _flagged: DataFrame
+
+    @property
+    def rows_usable(self) -> int:
+        """Rows that are segmented: read and not quarantined."""
+        return self.rows_read - self.rows_quarantined
 
     def check_accounting(self, rows_segmented: int) -> None:
         """Stop before anything is written unless rows read = rows segmented + rows quarantined."""
@@ -58,11 +64,12 @@ def read_snapshot(spark: SparkSession, config: JobConfig, *, k: int | None = Non
     """
     columns = config.columns
     flagged = quarantine.flag_rows(_read(spark, config), columns=columns).persist(StorageLevel.MEMORY_AND_DISK)
-    counts = flagged.agg(F.count("*").alias("rows"), F.count(quarantine.REASON_CODE_COL).alias("bad")).first()
-    rows_read, rows_quarantined = counts["rows"], counts["bad"]
+    usable = F.col(quarantine.REASON_CODE_COL).isNull()
+    counts = flagged.agg(F.count("*").alias("rows"), F.count(quarantine.REASON_CODE_COL).alias("bad"),
+                         F.sum(F.when(usable, F.col(cleaning.UNSEEN_COL))).alias("unseen")).first()
+    rows_read, rows_quarantined, values_unseen = counts["rows"], counts["bad"], int(counts["unseen"] or 0)
     _check_usable(rows_read, rows_quarantined, config)
-    customers = quarantine.accepted_rows(flagged, columns=columns)
-    values_unseen = int(customers.agg(F.sum(cleaning.UNSEEN_COL)).first()[0] or 0)
+    customers = quarantine.accepted_rows(flagged)
     if k is not None:
         _check_k(customers, config, k)
     return Snapshot(customers=customers, rejected=quarantine.rejected_rows(flagged), rows_read=rows_read,
@@ -87,8 +94,12 @@ def _check_usable(rows_read: int, rows_quarantined: int, config: JobConfig) -> N
 
 
 def _check_k(customers: DataFrame, config: JobConfig, k: int) -> None:
-    # KMeans cannot find k segments among fewer distinct customers; looking at k of them is enough.
-    distinct = customers.select(*config.columns.inputs).distinct().limit(k).count()
+    # KMeans cannot find k segments among fewer distinct customers. The first rows nearly always
+    # hold k distinct ones; only when they do not is the whole snapshot looked at.
+    inputs = customers.select(*config.columns.inputs)
+    if inputs.limit(_FIRST_ROWS).distinct().limit(k).count() == k:
+        return
+    distinct = inputs.distinct().limit(k).count()
     if distinct < k:
         raise ConfigError(f"clustering.k is {k} but the input has only {distinct} distinct usable rows; "
                           "lower clustering.k or use a larger snapshot")

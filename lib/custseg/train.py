@@ -28,6 +28,7 @@ from custseg.drift import reference_profile
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, build_feature_pipeline, feature_names, transform_features
 from custseg.publish import commit_run, publish_model_versions, stage_run_tables
+from custseg.sampling import bounded_sample
 from custseg.snapshot import effective_config, read_snapshot
 from custseg.timing import StageTimer
 
@@ -64,7 +65,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
     with timer.stage("train") as facts:
         from custseg import autoencoder  # TensorFlow is imported on the driver only, and only here.
 
-        sample = training_sample(featured, rows=snapshot.rows_read, limit=config.autoencoder.sample_rows,
+        sample = training_sample(featured, rows=snapshot.rows_usable, limit=config.autoencoder.sample_rows,
                                  seed=config.seed)
         trained = autoencoder.train_autoencoder(sample, settings=config.autoencoder, seed=config.seed)
         weights = autoencoder.export_weights(trained.model)
@@ -78,7 +79,8 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
         facts.update(rows=encoded.count())
 
     with timer.stage("cluster") as facts:
-        segmentation = fit_segmentation(encoded, settings=config.clustering, seed=config.seed)
+        segmentation = fit_segmentation(encoded, settings=config.clustering, seed=config.seed,
+                                        rows=snapshot.rows_usable)
         centroids = input_centroids(encoded, segmentation, features_col=FEATURES_COL)
         ids = _ids_of_active_model(config, feature_names=names, centroids=centroids)
         segmentation = segmentation.renumbered(ids.new_id)
@@ -90,7 +92,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
 
     with timer.stage("metrics"):
         measured = outputs.measure(segmented, columns)
-        reference = reference_profile(snapshot.customers, segmented, columns)
+        reference = reference_profile(segmented, columns)
     passed = gates.enforce(gates.failed_gates(segmented, silhouette=measured.metrics["silhouette"],
                                               drift_verdict=None, gates=config.gates), config.gates)
 
@@ -137,9 +139,8 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
 
 def training_sample(featured: DataFrame, *, rows: int, limit: int, seed: int) -> np.ndarray:
     """A seeded sample of at most ``limit`` feature vectors, moved to the driver through Arrow."""
-    fraction = min(1.0, 1.1 * limit / rows)
-    sampled = featured.sample(fraction=fraction, seed=seed) if fraction < 1.0 else featured
-    table = sampled.select(vector_to_array(FEATURES_COL, "float32").alias("f")).limit(limit).toArrow()
+    sampled = bounded_sample(featured, rows=rows, limit=limit, seed=seed)
+    table = sampled.select(vector_to_array(FEATURES_COL, "float32").alias("f")).toArrow()
     vectors = table.column("f").combine_chunks()
     return vectors.flatten().to_numpy().reshape(len(vectors), -1)
 

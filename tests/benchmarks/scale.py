@@ -1,0 +1,184 @@
+"""Wall time per stage, rows per second and driver peak memory of the train and score jobs, and the
+train job against a plain Spark ML job (same features + KMeans, no autoencoder) on the same rows.
+
+    .venv/bin/python tests/benchmarks/scale.py --rows 1000000 10000000 [--workdir /tmp/custseg-bench]
+        [--master spark://HOST:PORT] [--jobs train score]
+
+For each row count it generates customers (Parquet), then runs, each through ./spark-submit.sh in
+a fresh directory: the plain job, the train job and the score job (of the same snapshot under
+another run date); ``--jobs`` picks some of them, ``--master`` submits them to a cluster in client
+mode. The driver's peak memory is the largest summed resident memory of the driver
+JVM and the Python driver process (in local mode the driver JVM also runs the tasks; the Python
+workers are not counted), read from /proc every 0.2 s. Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SUBMIT = ROOT / "spark-submit.sh"
+STAGE_LINE = re.compile(r"custseg: stage (\w+)\s+([\d.]+) s")
+JOBS = ["plain", "train", "score"]
+STAGES = ("read", "features", "train", "encode", "cluster", "metrics", "write")
+
+
+@dataclass
+class Run:
+    """One job run: its wall time, stage times and the driver's peak resident memory."""
+
+    seconds: float
+    stages: dict[str, float] = field(default_factory=dict)
+    peak_bytes: int = 0
+    jvm_bytes: int = 0
+    python_bytes: int = 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", required=True)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/custseg-bench"))
+    parser.add_argument("--master", default="local[*]")
+    parser.add_argument("--jobs", nargs="+", choices=JOBS, default=JOBS)
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}, master {args.master}")
+    print("\n| rows | job | wall s | " + " | ".join(STAGES) + " | rows/s | driver peak MiB (JVM + Python) |")
+    print("|---:|---|---:|" + "---:|" * len(STAGES) + "---:|---:|", flush=True)
+    results = {rows: measure(rows, args.workdir / f"rows-{rows}", master=args.master, chosen=args.jobs)
+               for rows in args.rows}
+    print_ratios(results)
+
+
+def measure(rows: int, workdir: Path, *, master: str, chosen: list[str]) -> dict[str, Run]:
+    """Generate ``rows`` customers and time the plain job, train and score on them; print a row per job."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    data = workdir / "customers"
+    conf = ["--conf", str(ROOT / "conf" / "generated.yaml"), "--input", str(data), "--master", master]
+    jobs = {
+        "generate": (["generate", "--rows", str(rows), "--output", str(data)], workdir),
+        "plain": (["--plain", str(data), master], workdir / "plain"),
+        "train": (["train", *conf, "--run-date", "2026-01-01"], workdir / "jobs"),
+        "score": (["score", *conf, "--run-date", "2026-01-02"], workdir / "jobs"),
+    }
+    runs = {}
+    for job, (arguments, cwd) in jobs.items():
+        if job not in ("generate", *chosen):
+            continue
+        runs[job] = run = submit(arguments, cwd)
+        stages = " | ".join(f"{run.stages[s]:.1f}" if s in run.stages else "" for s in STAGES)
+        print(f"| {rows:,} | {job} | {run.seconds:.1f} | {stages} | {rows / run.seconds:,.0f} | "
+              f"{run.peak_bytes / 2**20:,.0f} ({run.jvm_bytes / 2**20:,.0f} + {run.python_bytes / 2**20:,.0f}) |", flush=True)
+    return runs
+
+
+def submit(arguments: list[str], cwd: Path) -> Run:
+    """Run ./spark-submit.sh with ``arguments`` in ``cwd`` (``--plain DATA``: the plain Spark ML job)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    if arguments[0] == "--plain":
+        command = [str(ROOT / ".venv" / "bin" / "spark-submit"), "--master", arguments[2],
+                   "--properties-file", str(ROOT / "conf" / "spark-defaults.conf"),
+                   str(Path(__file__).with_name("plain_kmeans.py")), arguments[1]]
+    else:
+        command = [str(SUBMIT), *arguments]
+    env = {**os.environ, "PYSPARK_PYTHON": str(ROOT / ".venv" / "bin" / "python")}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    peak = PeakMemory(process.pid)
+    peak.start()
+    output = process.stdout.read()
+    process.wait()
+    seconds = time.perf_counter() - start
+    peak.stop()
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(arguments)} failed with exit code {process.returncode}:\n{output[-3000:]}")
+    stages = {name: float(value) for name, value in STAGE_LINE.findall(output)}
+    return Run(seconds=seconds, stages=stages, peak_bytes=peak.bytes, jvm_bytes=peak.jvm, python_bytes=peak.python)
+
+
+class PeakMemory(threading.Thread):
+    """Peak RSS of the driver processes below ``root``: the JVM, the Python driver and their sum."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root, self._done = root, threading.Event()
+        self.jvm = self.python = self.bytes = 0
+
+    def run(self) -> None:
+        while not self._done.wait(0.2):
+            sizes = {kind: sum(rss(pid) for pid in pids) for kind, pids in drivers(descendants(self.root)).items()}
+            self.jvm, self.python = max(self.jvm, sizes["jvm"]), max(self.python, sizes["python"])
+            self.bytes = max(self.bytes, sizes["jvm"] + sizes["python"])
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def drivers(pids: list[int]) -> dict[str, list[int]]:
+    """The driver JVM and the Python driver among ``pids``; the Python workers (pyspark.daemon and
+    its forks) are the executors' side and are left out."""
+    found: dict[str, list[int]] = {"jvm": [], "python": []}
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        program = Path(command[0].decode(errors="replace")).name
+        if program == "java" and b"org.apache.spark.deploy.SparkSubmit" in command:
+            found["jvm"].append(pid)
+        elif program.startswith("python") and b"pyspark.daemon" not in command and b"-m" not in command:
+            found["python"].append(pid)
+    return found
+
+
+def rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def print_ratios(results: dict[int, dict[str, Run]]) -> None:
+    for rows, runs in results.items():
+        if "train" in runs and "plain" in runs:
+            print(f"\n{rows:,} rows: train / plain Spark ML = {runs['train'].seconds / runs['plain'].seconds:.2f}")
+    smallest, largest = min(results), max(results)
+    for job in ("train", "score"):
+        if largest != smallest and job in results[largest]:
+            ratio = results[largest][job].peak_bytes / results[smallest][job].peak_bytes
+            print(f"\n{job}: driver peak at {largest:,} rows / at {smallest:,} rows = {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
