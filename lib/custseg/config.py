@@ -107,8 +107,9 @@ class ClusteringConfig:
     # The centroids are fitted on a seeded sample of at most this many customers, then every
     # customer is assigned in one pass: the passes of KMeans stay bounded however large the input.
     sample_rows: int = 200000
-    # KMeans starts from this many seeded initialisations and keeps the one of lowest cost.
-    n_init: int = 1
+    # KMeans starts from this many seeded initialisations and keeps the one of lowest cost: with
+    # one start, retrains with other seeds fell into other local optima (quality_results.md).
+    n_init: int = 10
     max_iter: int = 20
     tol: float = 1.0e-4
     init_steps: int = 2
