@@ -5,13 +5,14 @@ and prints: the ARI between the three seeds' segments (all pairs), purity, NMI a
 Segmentation column, the silhouette in the reference method's scaled input space, and the ARI
 against the planted segments of generated customers (three seeds again).
 
-Features come from the project's own read stage and Spark feature pipeline. Fast rows then run the
-autoencoder on the driver (custseg.autoencoder and its numpy encoder) and cluster with scikit-learn
-KMeans(n_init); rows marked ``spark`` run the job's code path instead: the training sample of the
-train job, the encoder as a Spark Arrow UDF and Spark KMeans, with ``n_init`` seeded starts whose
-lowest cost wins. Usage, from the repository root::
+Named configurations are fast: features come from the project's own read stage and Spark feature
+pipeline, then the autoencoder runs on the driver (custseg.autoencoder and its numpy encoder) and
+scikit-learn KMeans(n_init) clusters. ``--job`` runs the train job itself instead
+(``spark-submit.sh train`` with conf/customers.yaml, ``--set seed=S`` and any further ``--set``
+values): its training sample, autoencoder, Arrow UDF encoder and Spark KMeans, and the segments it
+writes. Usage, from the repository root::
 
-    nice -n 19 .venv/bin/python tests/benchmarks/quality.py [NAME ...] [--spark NAME ...]
+    nice -n 19 .venv/bin/python tests/benchmarks/quality.py [NAME ...] [--job [KEY=VALUE ...]]
 
 Results and the commands that produced them: tests/benchmarks/quality_results.md.
 """
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -38,6 +41,7 @@ DATA = ROOT.parent / "shared" / "data" / "customer-segmentation" / "Train.csv"
 SEEDS = (1, 2, 3)
 K = 7
 GENERATED_ROWS = 20000
+JOB_RUN_DATE = "2026-01-01"
 # The reference method's features, in Train.csv's column order (see the data set's README).
 REFERENCE_COLUMNS = ["Gender", "Ever_Married", "Age", "Graduated", "Profession", "Work_Experience",
                      "Spending_Score", "Family_Size", "Var_1"]
@@ -84,7 +88,6 @@ class Dataset:
     features: dict[str, np.ndarray]  # by encoding
     missing: np.ndarray  # is-missing indicators of the numeric columns
     labels: np.ndarray
-    featured: dict  # by encoding: the Spark DataFrame with the features column, for --spark rows
 
 
 def load(spark, overrides: list[str]) -> Dataset:
@@ -99,32 +102,42 @@ def load(spark, overrides: list[str]) -> Dataset:
     config = effective_config(load_config(ROOT / "conf" / "customers.yaml", overrides))
     columns = config.columns
     customers = read_snapshot(spark, config).customers
-    features, featured = {}, {}
+    features = {}
     for encoding in ("index", "onehot"):
         model = build_feature_pipeline(columns, encoding=encoding).fit(customers)
-        featured[encoding] = transform_features(model, customers).orderBy(F.col(columns.id).cast("long")).cache()
-        rows = featured[encoding].select(
+        rows = transform_features(model, customers).orderBy(F.col(columns.id).cast("long")).select(
             vector_to_array(FEATURES_COL).alias("f"), F.col(columns.label).cast("string").alias("label"),
             *[F.col(c).isNull().cast("double").alias(c) for c in columns.numeric]).toPandas()
         features[encoding] = np.stack(rows["f"].to_numpy())
     missing = rows[columns.numeric].to_numpy()
     missing = missing[:, missing.std(axis=0) > 0]
     return Dataset(features, (missing - missing.mean(axis=0)) / missing.std(axis=0),
-                   rows["label"].to_numpy(), featured)
+                   rows["label"].to_numpy())
 
 
-def reference_space(path: Path) -> np.ndarray:
-    """The reference method's scaled inputs, in ID order: median / mode imputation, label codes, standardised.
+@dataclass(frozen=True)
+class Reference:
+    """Train.csv in ID order: its IDs, its Segmentation labels and the reference method's scaled inputs."""
+
+    ids: np.ndarray
+    labels: np.ndarray
+    scaled: np.ndarray
+
+
+def reference_space(path: Path) -> Reference:
+    """The reference method's scaled inputs: median / mode imputation, label codes, standardised.
 
     Plain k-means in this space reproduces the data set README's figures (purity 0.440, NMI 0.091,
     ARI 0.084, silhouette 0.177), so silhouettes measured here compare with its 0.131 and 0.177.
     """
     df = pd.read_csv(path).sort_values("ID")
+    labels = df["Segmentation"].to_numpy()
     for name in ("Age", "Work_Experience", "Family_Size"):
         df[name] = df[name].fillna(df[name].median())
     for name in ("Gender", "Ever_Married", "Graduated", "Profession", "Spending_Score", "Var_1"):
         df[name] = df[name].fillna(df[name].mode()[0]).astype("category").cat.codes
-    return StandardScaler().fit_transform(df[REFERENCE_COLUMNS].to_numpy(dtype=float))
+    return Reference(df["ID"].to_numpy(), labels,
+                     StandardScaler().fit_transform(df[REFERENCE_COLUMNS].to_numpy(dtype=float)))
 
 
 def inputs(candidate: Candidate, data: Dataset, reference: np.ndarray | None) -> np.ndarray:
@@ -159,33 +172,38 @@ def segments_fast(candidate: Candidate, data: Dataset, reference: np.ndarray | N
     return KMeans(K, n_init=candidate.n_init, random_state=seed).fit_predict(z)
 
 
-def segments_spark(candidate: Candidate, data: Dataset, seed: int) -> np.ndarray:
-    """The train job's code path: its sample, the autoencoder, the Arrow UDF encoder, Spark KMeans."""
-    from pyspark.sql import functions as F
+def job_segments(data: Path, *, seed: int, workdir: Path, overrides: list[str]) -> pd.Series:
+    """Run the train job itself (``spark-submit.sh train``) with ``seed``; its segment by customer id.
 
-    from custseg import autoencoder
-    from custseg.clustering import assign_segments, fit_segmentation, with_latent_vector
-    from custseg.config import AutoencoderConfig, ClusteringConfig
-    from custseg.encode import encode
-    from custseg.features import FEATURES_COL
-    from custseg.train import training_sample
+    The job's defaults come from conf/customers.yaml, as a user runs it; ``overrides`` are
+    ``--set`` values on top. Each run gets a warehouse of its own under ``workdir``.
+    """
+    warehouse = workdir / f"{data.stem}-seed{seed}"
+    sets = [f"seed={seed}", f"output.warehouse_dir={warehouse}", *overrides]
+    subprocess.run([str(ROOT / "spark-submit.sh"), "train", "--conf", str(ROOT / "conf" / "customers.yaml"),
+                    "--input", str(data), "--run-date", JOB_RUN_DATE, *[a for s in sets for a in ("--set", s)]],
+                   check=True, stdout=subprocess.DEVNULL)
+    table = pd.read_parquet(warehouse / "custseg.db" / "customer_segments", columns=["customer_id", "segment"])
+    return table.set_index(table["customer_id"].astype("int64"))["segment"]
 
-    settings = AutoencoderConfig(**{**candidate.autoencoder, "latent_dim": candidate.latent_dim,
-                                    "latent_space": candidate.latent})
-    featured = data.featured[candidate.encoding]
-    rows = len(data.labels)
-    sample = training_sample(featured, rows=rows, limit=settings.sample_rows, seed=seed)
-    weights = autoencoder.export_weights(autoencoder.train_autoencoder(sample, settings=settings, seed=seed).model)
-    if settings.latent_space == "principal":
-        weights = autoencoder.principal_axes(weights, sample)
-    encoded = with_latent_vector(encode(featured, weights=weights, features_col=FEATURES_COL)).cache()
-    # Several seeded starts on all rows, the lowest cost kept: what clustering.n_init is to do.
-    fits = [fit_segmentation(encoded, settings=ClusteringConfig(k=K), seed=seed * 1000 + start)
-            for start in range(candidate.n_init)]
-    best = min(fits, key=lambda fit: fit.model.summary.trainingCost)
-    segments = assign_segments(encoded, best).select(F.col("ID").cast("long").alias("id"), "segment").toPandas()
-    encoded.unpersist()
-    return segments.sort_values("id")["segment"].to_numpy()
+
+def job_runs(overrides: list[str], reference_ids: np.ndarray, workdir: Path) -> tuple[list, list, np.ndarray]:
+    """Segments of three job runs on Train.csv (in ``reference_ids`` order) and on generated customers.
+
+    Returns the Train.csv runs, the generated runs and the generated customers' planted segments.
+    The generated customers are written once (``spark-submit.sh generate``, seed 42 as the job's
+    default run) and evaluated against their planted segments.
+    """
+    generated = workdir / "generated"
+    subprocess.run([str(ROOT / "spark-submit.sh"), "generate", "--rows", str(GENERATED_ROWS), "--output",
+                    str(generated), "--seed", "42"], check=True, stdout=subprocess.DEVNULL)
+    planted = pd.read_parquet(generated, columns=["ID", "planted_segment"]).set_index("ID")["planted_segment"]
+    planted_overrides = ["columns.label=planted_segment", *overrides]
+    real = [job_segments(DATA, seed=seed, workdir=workdir, overrides=overrides).loc[reference_ids].to_numpy()
+            for seed in SEEDS]
+    made = [job_segments(generated, seed=seed, workdir=workdir, overrides=planted_overrides)
+            .loc[planted.index].to_numpy() for seed in SEEDS]
+    return real, made, planted.to_numpy()
 
 
 def purity(labels: np.ndarray, segments: np.ndarray) -> float:
@@ -193,22 +211,18 @@ def purity(labels: np.ndarray, segments: np.ndarray) -> float:
     return float(table.max(axis=0).sum() / table.sum())
 
 
-def evaluate(name: str, segment, real: Dataset, generated: Dataset | None, reference: np.ndarray) -> dict:
-    """Run one configuration with every seed on both data sets; return its row of figures.
-
-    ``generated`` is None for configurations that exist only for Train.csv (its reference space).
-    """
-    runs = [segment(real, reference, seed) for seed in SEEDS]
-    planted = [segment(generated, None, seed) for seed in SEEDS] if generated else []
+def figures(name: str, runs: list[np.ndarray], reference: Reference, planted_runs: list[np.ndarray],
+            planted: np.ndarray | None) -> dict:
+    """The row of one configuration: its seeds' segments of Train.csv (in ID order) and of generated customers."""
     pairs = [adjusted_rand_score(a, b) for a, b in combinations(runs, 2)]
     return {
         "configuration": name,
         "seed ARI (1-2, 1-3, 2-3)": " / ".join(f"{v:.3f}" for v in pairs),
-        "purity": np.mean([purity(real.labels, s) for s in runs]),
-        "NMI": np.mean([normalized_mutual_info_score(real.labels, s) for s in runs]),
-        "ARI vs labels": np.mean([adjusted_rand_score(real.labels, s) for s in runs]),
-        "silhouette": np.mean([silhouette_score(reference, s) for s in runs]),
-        "ARI vs planted": " / ".join(f"{adjusted_rand_score(generated.labels, s):.3f}" for s in planted),
+        "purity": np.mean([purity(reference.labels, s) for s in runs]),
+        "NMI": np.mean([normalized_mutual_info_score(reference.labels, s) for s in runs]),
+        "ARI vs labels": np.mean([adjusted_rand_score(reference.labels, s) for s in runs]),
+        "silhouette": np.mean([silhouette_score(reference.scaled, s) for s in runs]),
+        "ARI vs planted": " / ".join(f"{adjusted_rand_score(planted, s):.3f}" for s in planted_runs),
     }
 
 
@@ -220,13 +234,29 @@ def markdown_row(row: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help=f"configurations to run fast; known: {', '.join(CANDIDATES)}")
-    parser.add_argument("--spark", nargs="*", default=[], help="configurations to run on the job's code path")
+    parser.add_argument("--job", nargs="*", metavar="KEY=VALUE",
+                        help="run the train job itself: conf/customers.yaml with these --set values")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.names + args.spark) - set(CANDIDATES))
+    unknown = sorted(set(args.names) - set(CANDIDATES))
     if unknown:
         parser.exit(2, f"unknown configuration {unknown[0]}; known: {', '.join(CANDIDATES)}\n")
     if not DATA.is_file():
         parser.exit(2, f"real customer data not found at {DATA}; place the shared data beside the repository\n")
+    reference = reference_space(DATA)
+    print("| " + " | ".join(["configuration", "seed ARI (1-2, 1-3, 2-3)", "purity", "NMI", "ARI vs labels",
+                             "silhouette", "ARI vs planted (seeds 1, 2, 3)"]) + " |")
+    print("|---|---|---|---|---|---|---|", flush=True)
+    if args.names:
+        run_fast(args.names, reference)
+    if args.job is not None:
+        with tempfile.TemporaryDirectory(prefix="custseg-quality-") as workdir:
+            real, made, planted = job_runs(args.job, reference.ids, Path(workdir))
+        name = "job" + "".join(f" {o}" for o in args.job)
+        print(markdown_row(figures(name, real, reference, made, planted)), flush=True)
+
+
+def run_fast(names: list[str], reference: Reference) -> None:
+    """Print the row of each named configuration, run on the driver with scikit-learn's KMeans."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
@@ -236,21 +266,13 @@ def main(argv: list[str] | None = None) -> None:
     spark.sparkContext.setLogLevel("ERROR")
     real = load(spark, [f"input.path={DATA}"])
     generated = load(spark, [f"input.generated_rows={GENERATED_ROWS}"])
-    reference = reference_space(DATA)
-    print("| " + " | ".join(["configuration", "seed ARI (1-2, 1-3, 2-3)", "purity", "NMI", "ARI vs labels",
-                             "silhouette", "ARI vs planted (seeds 1, 2, 3)"]) + " |")
-    print("|---|---|---|---|---|---|---|", flush=True)
-    for name in args.names:
-        candidate = CANDIDATES[name]
-        row = evaluate(name, lambda data, ref, seed: segments_fast(candidate, data, ref, seed), real,
-                       None if candidate.encoding == "reference" else generated, reference)
-        print(markdown_row(row), flush=True)
-    for name in args.spark:
-        candidate = CANDIDATES[name]
-        row = evaluate(f"{name} (spark)", lambda data, ref, seed: segments_spark(candidate, data, seed),
-                       real, generated, reference)
-        print(markdown_row(row), flush=True)
     spark.stop()
+    for name in names:
+        candidate = CANDIDATES[name]
+        runs = [segments_fast(candidate, real, reference.scaled, seed) for seed in SEEDS]
+        made = [] if candidate.encoding == "reference" else [
+            segments_fast(candidate, generated, None, seed) for seed in SEEDS]
+        print(markdown_row(figures(name, runs, reference, made, generated.labels)), flush=True)
 
 
 if __name__ == "__main__":
