@@ -26,7 +26,9 @@ def config(warehouse):
     return config_from_dict({
         "seed": 7,
         "input": {"generated_rows": ROWS},
-        "autoencoder": {"sample_rows": 2000, "epochs": 4},
+        # The default's promise, the same segments for every seed, holds for a converged linear autoencoder;
+        # at the default learning rate 4 epochs leave it where each seed's random start put it.
+        "autoencoder": {"sample_rows": 2000, "epochs": 4, "learning_rate": 0.01},
         "output": {"database": "e2e", "warehouse_dir": str(warehouse)},
     })
 
@@ -136,7 +138,7 @@ def test_same_config_and_seed_give_identical_segments(spark, first_run, second_r
     assert first.where(F.col("previous_segment").isNotNull()).count() == 0 and first.count() == 7
 
 
-def test_a_retrain_with_another_seed_keeps_the_ids_of_matching_segments(spark, config, second_run, tmp_path):
+def test_a_retrain_with_another_seed_finds_the_same_segments_under_their_ids(spark, config, second_run, tmp_path):
     models = Path(second_run.bundle).parent
     active = model_store.active_version(models)
     # The same customers as the generated input of the earlier runs, trained with another seed.
@@ -147,13 +149,13 @@ def test_a_retrain_with_another_seed_keeps_the_ids_of_matching_segments(spark, c
     other = train.run(spark, other_config, run_date=DAY3)
     assert model_store.read_manifest(other.bundle)["matched_against"] == active
     matches = spark.table("e2e.segment_matches").where(F.col("run_date") == DAY3).collect()
-    matched = {m.segment for m in matches if m.previous_segment is not None}
-    assert matched and all(m.previous_segment == m.segment and m.distance <= 1.0 for m in matches if m.segment in matched)
-    assert all(m.segment > 6 for m in matches if m.segment not in matched)
+    # Principal latent coordinates give another seed the same geometry: every segment is found again.
+    assert sorted((m.segment, m.previous_segment) for m in matches) == [(s, s) for s in range(7)]
+    assert all(m.distance <= 1.0 for m in matches)
     # A matched id means the same customers: most of a matched segment's customers keep its id.
     moves = spark.table("e2e.segment_transitions").where(F.col("run_date") == DAY3).collect()
     assert {m.previous_run_date for m in moves} == {DAY2}
-    for segment in matched:
+    for segment in range(7):
         outflow = [m for m in moves if m.from_segment == segment]
         assert max(outflow, key=lambda m: m.customers).to_segment == segment, outflow
 
