@@ -82,8 +82,8 @@ class FeaturesConfig:
 @dataclass(frozen=True)
 class AutoencoderConfig:
     sample_rows: int = 20000
-    # A linear autoencoder in principal coordinates gave the same segments for every seed; see
-    # tests/benchmarks/quality_results.md for what else was measured.
+    # A linear autoencoder in principal coordinates: the most stable configuration of the search, which
+    # tests/benchmarks/quality_results.md holds with what the train job itself measured.
     hidden_layers: list[int] = field(default_factory=list)
     latent_dim: int = 4
     activation: str = "linear"
@@ -97,7 +97,8 @@ class AutoencoderConfig:
     reduce_lr_patience: int = 5
     min_learning_rate: float = 1.0e-6
     # "principal": latent vectors are the coordinates of the reconstruction along its principal axes,
-    # the same geometry for every seed (linear autoencoders only); "raw": the latent layer's output.
+    # the same geometry for every seed that learns the same subspace (linear autoencoders only);
+    # "raw": the latent layer's output.
     latent_space: Literal["raw", "principal"] = "principal"
 
 
