@@ -13,9 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SUBMIT = str(ROOT / "spark-submit.sh")
 CONF = str(ROOT / "conf" / "customers.yaml")
-# The train command the CLI tests run on the generated customers in ``customers/``.
+# The train command the CLI tests run on the generated customers in ``customers/``: short, with one
+# KMeans start (ten cost the cluster stage ten fits, and these tests are not about stability).
 TRAIN = ("train", "--conf", CONF, "--input", "customers", "--run-date", "2026-03-01",
-         "--set", "autoencoder.epochs=3", "--set", "columns.label=planted_segment", "--set", "report.sample_rows=300")
+         "--set", "autoencoder.epochs=3", "--set", "clustering.n_init=1", "--set", "columns.label=planted_segment",
+         "--set", "report.sample_rows=300")
 # Every table of the job, by model version: row count and a hash of the whole content.
 SNAPSHOT = " UNION ALL ".join(
     f"SELECT '{table}', model_version, count(*), sum(hash({columns})) FROM custseg.{table} GROUP BY model_version"

@@ -9,11 +9,13 @@ import keras
 import numpy as np
 import pytest
 
-from custseg.autoencoder import build_autoencoder, export_weights, train_autoencoder
+from custseg.autoencoder import build_autoencoder, export_weights, principal_axes, train_autoencoder
 from custseg.config import AutoencoderConfig
-from custseg.encode import make_predict_fn
+from custseg.encode import AutoencoderWeights, DenseLayer, make_predict_fn
 
-SETTINGS = dataclasses.replace(AutoencoderConfig(), epochs=3)
+# The reference method's ReLU model, which the tests of the Keras side exercise.
+SETTINGS = AutoencoderConfig(hidden_layers=[16, 12], latent_dim=8, activation="relu", dropout=0.2,
+                             latent_space="raw", epochs=3, learning_rate=0.001, batch_size=32)
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +121,51 @@ def test_logs_a_summary_and_the_loss_history(sample, caplog):
     assert len(lines) == 2 and lines[0].startswith("autoencoder trained: 50 rows, 2 epochs run, best val_loss ")
     history = " ".join(f"{e['loss']:.4f}/{e['val_loss']:.4f}" for e in trained.history)
     assert lines[1] == f"autoencoder loss / val_loss per epoch: {history}"
+
+
+LINEAR = dataclasses.replace(SETTINGS, hidden_layers=[4], latent_dim=3, activation="linear", dropout=0.0)
+
+
+@pytest.fixture(scope="module")
+def linear_model():
+    model = build_autoencoder(9, LINEAR)
+    randomise(model, seed=2)
+    return model
+
+
+def test_principal_latent_is_the_reconstruction_along_its_principal_axes(linear_model, sample):
+    latent, mse, _ = make_predict_fn(principal_axes(export_weights(linear_model), sample))(sample)
+    reconstruction = linear_model.predict(sample, verbose=0).astype(np.float64)
+    # Independently: eigenvectors of the reconstructions' covariance, largest first, largest entry positive.
+    values, vectors = np.linalg.eigh(np.cov(reconstruction, rowvar=False))
+    axes = vectors[:, ::-1][:, :3]
+    axes *= np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(3)])
+    want = (reconstruction - reconstruction.mean(axis=0)) @ axes
+    assert np.abs(want).max() > 1  # not a vacuous comparison of zeros
+    np.testing.assert_allclose(latent, want, atol=1e-4)
+    np.testing.assert_allclose(mse, ((reconstruction - sample) ** 2).mean(axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_principal_latent_does_not_depend_on_the_latent_coordinates_a_training_picked(linear_model, sample):
+    weights = export_weights(linear_model)
+    # The same autoencoder in other latent coordinates: latent z -> z @ M, decoder undoes M.
+    m = np.random.default_rng(3).standard_normal((3, 3)).astype(np.float32) + 2 * np.eye(3, dtype=np.float32)
+    last, first = weights.encoder[-1], weights.decoder[0]
+    remapped = AutoencoderWeights(
+        encoder=(*weights.encoder[:-1], DenseLayer(last.kernel @ m, last.bias @ m, "linear")),
+        decoder=(DenseLayer(np.linalg.inv(m) @ first.kernel, first.bias, "linear"), *weights.decoder[1:]),
+    )
+    raw, remapped_raw = make_predict_fn(weights)(sample)[0], make_predict_fn(remapped)(sample)[0]
+    assert np.abs(raw - remapped_raw).max() > 1
+    np.testing.assert_allclose(make_predict_fn(principal_axes(remapped, sample))(sample)[0],
+                               make_predict_fn(principal_axes(weights, sample))(sample)[0], atol=1e-4)
+
+
+def test_principal_axes_refuse_what_they_cannot_make_canonical(sample):
+    relu = export_weights(build_autoencoder(9, dataclasses.replace(LINEAR, activation="relu")))
+    with pytest.raises(ValueError, match="^autoencoder.latent_space principal needs autoencoder.activation linear; "
+                                         "set activation: linear or latent_space: raw$"):
+        principal_axes(relu, sample)
+    wide = export_weights(build_autoencoder(9, dataclasses.replace(LINEAR, latent_dim=10)))
+    with pytest.raises(ValueError, match="^autoencoder.latent_dim is 10 but there are only 9 features; "):
+        principal_axes(wide, sample)

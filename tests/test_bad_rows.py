@@ -89,7 +89,8 @@ def dirty_run(spark, dirty, tmp_path_factory):
     # Models of its own: another module's active model must not lend this one its segment ids.
     model_home = tmp_path_factory.mktemp("dirty-models")
     config = load_config(ROOT / "conf" / "customers.yaml", [
-        f"input.path={path}", "autoencoder.epochs=3", "output.database=dirty", f"output.warehouse_dir={model_home}",
+        f"input.path={path}", "autoencoder.epochs=3", "clustering.n_init=1", "output.database=dirty",
+        f"output.warehouse_dir={model_home}",
     ])
     return train.run(spark, config, run_date=DAY)
 

@@ -133,7 +133,8 @@ def runs(cluster, tmp_path_factory) -> Path:
     small = ("--set", "spark.conf.spark.sql.shuffle.partitions=4")
     submit("generate", "--rows", "2000", "--output", "customers", "--seed", "5", *master, cwd=workdir)
     submit("train", "--conf", CONF, "--input", "customers", "--run-date", TRAIN_DATE, *small,
-           "--set", "autoencoder.epochs=3", "--set", "columns.label=planted_segment", *master, cwd=workdir)
+           "--set", "autoencoder.epochs=3", "--set", "clustering.n_init=1", "--set", "columns.label=planted_segment",
+           *master, cwd=workdir)
     submit("score", "--conf", CONF, "--input", "customers", "--run-date", SCORE_DATE, *small,
            "--set", f"spark.conf.spark.executorEnv.PYTHONPATH={probe}", *master, cwd=workdir)
     return workdir

@@ -58,6 +58,11 @@ def test_spark_settings_keep_dotted_keys():
     assert config.spark.conf == {"spark.sql.shuffle.partitions": "8"}
 
 
+def test_a_relu_autoencoder_keeps_its_raw_latent_space():
+    settings = config_from_dict({"autoencoder": {"activation": "relu", "latent_space": "raw"}}).autoencoder
+    assert (settings.activation, settings.latent_space) == ("relu", "raw")
+
+
 def test_int_is_accepted_where_a_float_is_expected():
     assert config_from_dict({"autoencoder": {"dropout": 0}}).autoencoder.dropout == 0.0
 
@@ -80,6 +85,9 @@ def test_int_is_accepted_where_a_float_is_expected():
         ({"autoencoder": {"dropout": 1.5}}, "autoencoder.dropout must be in [0, 1)"),
         ({"report": {"sample_rows": 5}}, "report.sample_rows must be at least 10"),
         ({"report": {"tsne_perplexity": 0}}, "report.tsne_perplexity must be positive"),
+        ({"autoencoder": {"activation": "relu"}}, "autoencoder.latent_space principal needs autoencoder.activation "
+                                                  "linear; set activation: linear or latent_space: raw"),
+        ({"autoencoder": {"latent_space": "pca"}}, "config key autoencoder.latent_space is 'pca'; allowed: raw, principal"),
         ({"output": {"database": "cust-seg; DROP"}}, "output.database 'cust-seg; DROP' must be a SQL identifier"),
         ({"columns": {"id": "Age"}}, "column Age is named twice"),
         ({"columns": {"ordinal": {"Spending_Score": ["Low"]}}}, "columns.ordinal.Spending_Score must list at least two"),

@@ -40,14 +40,16 @@ def reference_forward(weights: AutoencoderWeights, x: np.ndarray):
     return latent, ((h - x) ** 2).mean(axis=1), np.abs(h - x).mean(axis=1)
 
 
-@pytest.mark.parametrize("activation", ["relu", "linear"])
-def test_predict_matches_an_independent_float64_forward_pass(activation):
-    weights = random_weights(activation=activation)
+# The reference method's ReLU layout, the same with linear layers, and the default: one linear layer each way.
+@pytest.mark.parametrize(("sizes", "activation"), [((9, 16, 12, 8), "relu"), ((9, 16, 12, 8), "linear"),
+                                                   ((9, 4), "linear")])
+def test_predict_matches_an_independent_float64_forward_pass(sizes, activation):
+    weights = random_weights(sizes=sizes, activation=activation)
     x = np.random.default_rng(1).standard_normal((500, 9)).astype(np.float32)
     latent, mse, mae = make_predict_fn(weights)(x)
     want_latent, want_mse, want_mae = reference_forward(weights, x)
     assert (latent.dtype, mse.dtype, mae.dtype) == (np.float32, np.float64, np.float64)
-    assert latent.shape == (500, 8) and mse.shape == mae.shape == (500,)
+    assert latent.shape == (500, sizes[-1]) and mse.shape == mae.shape == (500,)
     np.testing.assert_allclose(latent, want_latent, atol=1e-5)
     np.testing.assert_allclose(mse, want_mse, rtol=1e-5)
     np.testing.assert_allclose(mae, want_mae, rtol=1e-5)

@@ -56,7 +56,7 @@ def test_a_killed_rerun_leaves_the_active_model_as_it_was(cli_workdir, cli_run, 
     models = cli_workdir / "warehouse" / "models"
     assert model_store.active_version(models) == active
     assert model_store.read_manifest(models / active)["version"] == active
-    assert AutoencoderWeights.load(models / active / model_store.ENCODER_WEIGHTS).latent_dim == 8
+    assert AutoencoderWeights.load(models / active / model_store.ENCODER_WEIGHTS).latent_dim == 2
 
 
 def test_after_the_killed_runs_every_table_is_as_it_was(cli_workdir, cli_run):

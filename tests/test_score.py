@@ -23,6 +23,7 @@ def _config(model_home, **input_section):
         "seed": 7,
         "input": {"generated_rows": 3000, **input_section},
         "autoencoder": {"sample_rows": 2000, "epochs": 4},
+        "clustering": {"n_init": 1},  # these tests are about scoring, not about stable segments
         "report": {"sample_rows": 300},
         "output": {"database": "scoring", "warehouse_dir": str(model_home)},
         "segments": {"names": {0: "Largest", 1: "Runner-up"}},

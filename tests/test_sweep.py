@@ -46,7 +46,7 @@ def test_a_sweep_measures_every_k_and_commits_its_table(spark, tmp_path):
     # Small on purpose: the sweep of Train.csv for k = 2..12 is in tests/benchmarks/RESULTS.md.
     config = config_from_dict({
         "input": {"generated_rows": 600}, "autoencoder": {"sample_rows": 600, "epochs": 1},
-        "clustering": {"max_iter": 5}, "output": {"database": "sweeps", "warehouse_dir": str(tmp_path)},
+        "clustering": {"max_iter": 5, "n_init": 1}, "output": {"database": "sweeps", "warehouse_dir": str(tmp_path)},
     })
     result = sweep.run(spark, config, k_min=2, k_max=3, run_date=SWEPT)
     assert list(result.table["k"]) == [2, 3] and list(result.table.columns) == sweep.COLUMNS

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from custseg.config import AutoencoderConfig
-from custseg.encode import ACTIVATIONS, AutoencoderWeights, DenseLayer
+from custseg.encode import ACTIVATIONS, AutoencoderWeights, DenseLayer, make_predict_fn
 
 log = logging.getLogger("custseg.autoencoder")
 
@@ -205,3 +205,56 @@ def export_weights(model: keras.Model) -> AutoencoderWeights:
     )
     cut = names.index(LATENT) + 1
     return AutoencoderWeights(encoder=layers[:cut], decoder=layers[cut:])
+
+
+def principal_axes(weights: AutoencoderWeights, sample: np.ndarray) -> AutoencoderWeights:
+    """The same linear autoencoder with canonical latent coordinates: principal axes of its reconstructions.
+
+    Each training of a linear autoencoder reconstructs into (nearly) the same principal subspace but
+    picks its own arbitrary invertible map of that subspace as its latent coordinates, and k-means
+    depends on that map. Here the latent vector becomes the coordinates of the reconstruction along
+    the principal axes of the sample's reconstructions (by falling variance, each axis' largest
+    entry positive), so latent distances equal reconstruction distances and retrains with other
+    seeds give the same geometry. Reconstructions, and so reconstruction errors, are unchanged.
+
+    Parameters
+    ----------
+    weights : an autoencoder whose layers are all linear.
+    sample : ``[rows, features]`` training sample the axes are estimated on.
+
+    Returns
+    -------
+    Weights whose last encoder layer emits the canonical coordinates, and a one-layer decoder.
+    """
+    layers = weights.encoder + weights.decoder
+    if any(layer.activation != "linear" for layer in layers):
+        raise ValueError("autoencoder.latent_space principal needs autoencoder.activation linear; "
+                         "set activation: linear or latent_space: raw")
+    if weights.latent_dim > weights.input_dim:
+        raise ValueError(f"autoencoder.latent_dim is {weights.latent_dim} but there are only "
+                         f"{weights.input_dim} features; lower latent_dim or use latent_space: raw")
+    decoder_kernel, decoder_bias = _affine(weights.decoder, weights.latent_dim)
+    latent = make_predict_fn(weights)(sample)[0].astype(np.float64)
+    reconstructed = latent @ decoder_kernel + decoder_bias
+    centre = reconstructed.mean(axis=0)
+    axes = np.linalg.svd(reconstructed - centre, full_matrices=False)[2][: weights.latent_dim].T
+    axes *= np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])])
+    # latent -> canonical is affine; folding it into the last (linear) encoder layer keeps one product.
+    last = weights.encoder[-1]
+    to_canonical = decoder_kernel @ axes
+    encoder_last = DenseLayer(
+        kernel=(last.kernel.astype(np.float64) @ to_canonical).astype(np.float32),
+        bias=((last.bias @ to_canonical) + (decoder_bias - centre) @ axes).astype(np.float32),
+        activation="linear",
+    )
+    decoder = DenseLayer(kernel=axes.T.astype(np.float32), bias=centre.astype(np.float32), activation="linear")
+    return AutoencoderWeights(encoder=(*weights.encoder[:-1], encoder_last), decoder=(decoder,))
+
+
+def _affine(layers: tuple[DenseLayer, ...], input_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(kernel, bias)`` of a chain of linear layers composed into one, in float64."""
+    kernel, bias = np.eye(input_dim), np.zeros(input_dim)
+    for layer in layers:
+        kernel = kernel @ layer.kernel.astype(np.float64)
+        bias = bias @ layer.kernel.astype(np.float64) + layer.bias
+    return kernel, bias

@@ -70,6 +70,8 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
                                  seed=config.seed)
         trained = autoencoder.train_autoencoder(sample, settings=config.autoencoder, seed=config.seed)
         weights = autoencoder.export_weights(trained.model)
+        if config.autoencoder.latent_space == "principal":
+            weights = autoencoder.principal_axes(weights, sample)
         facts.update(rows=len(sample), epochs=trained.epochs_run)
 
     with timer.stage("encode") as facts:
