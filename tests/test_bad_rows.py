@@ -88,9 +88,10 @@ def dirty_run(spark, dirty, tmp_path_factory):
     path, *_ = dirty
     # Models of its own: another module's active model must not lend this one its segment ids.
     model_home = tmp_path_factory.mktemp("dirty-models")
+    # The shipped model as it is: with 3 epochs and one KMeans start, one segment held 0.35 % of these
+    # customers and the segment-size gate stopped the run.
     config = load_config(ROOT / "conf" / "customers.yaml", [
-        f"input.path={path}", "autoencoder.epochs=3", "clustering.n_init=1", "output.database=dirty",
-        f"output.warehouse_dir={model_home}",
+        f"input.path={path}", "output.database=dirty", f"output.warehouse_dir={model_home}",
     ])
     return train.run(spark, config, run_date=DAY)
 
