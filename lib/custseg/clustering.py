@@ -9,6 +9,7 @@ a segment keeps its id, and its name, across retrains. A segment whose best matc
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +79,7 @@ def fit_segmentation(df: DataFrame, *, settings: ClusteringConfig, seed: int, ro
     sample = bounded_sample(df.select(LATENT_VECTOR_COL), rows=rows, limit=settings.sample_rows, seed=seed)
     sample = sample.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        model = min((_kmeans(settings, seed=seed + start).fit(sample) for start in range(settings.n_init)),
-                    key=lambda fitted: fitted.summary.trainingCost)
+        model = _cheapest_start(sample, settings=settings, seed=seed)
     finally:
         sample.unpersist()
     sizes = model.summary.clusterSizes
@@ -91,10 +91,24 @@ def fit_segmentation(df: DataFrame, *, settings: ClusteringConfig, seed: int, ro
     return Segmentation(model=model, segment_of_cluster=tuple(segment_of_cluster))
 
 
+def _cheapest_start(sample: DataFrame, *, settings: ClusteringConfig, seed: int) -> KMeansModel:
+    """The fit of lowest cost among ``settings.n_init`` starts (seeds ``seed``, ``seed + 1``, ...).
+
+    A bounded sample is small: each fit's jobs are short and leave task slots idle between them, so
+    the starts run side by side, as many as the cluster has slots. Ties go to the earliest start.
+    """
+    slots = max(1, min(settings.n_init, sample.sparkSession.sparkContext.defaultParallelism))
+    with ThreadPoolExecutor(max_workers=slots) as pool:
+        fitted = list(pool.map(lambda start: _kmeans(settings, seed=seed + start).fit(sample), range(settings.n_init)))
+    return min(fitted, key=lambda model: model.summary.trainingCost)
+
+
 def _kmeans(settings: ClusteringConfig, *, seed: int) -> KMeans:
+    # The "block" solver stacks the vectors into matrices: the same centroids as the row solver,
+    # in 2.7 s per start instead of 4.1 on 200,000 latent vectors (RESULTS.md).
     return KMeans(
         k=settings.k, seed=seed, maxIter=settings.max_iter, tol=settings.tol, initSteps=settings.init_steps,
-        featuresCol=LATENT_VECTOR_COL, predictionCol=_PREDICTION_COL,
+        featuresCol=LATENT_VECTOR_COL, predictionCol=_PREDICTION_COL, solver="block",
     )
 
 

@@ -53,14 +53,10 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
         featured = transform_features(model.features, snapshot.customers)
 
     with timer.stage("encode") as facts:
+        # Latent vector and segment of every customer in one pass, cached once.
         encoded = with_latent_vector(encode(featured, weights=model.weights, features_col=FEATURES_COL))
-        encoded = encoded.persist(StorageLevel.MEMORY_AND_DISK)
-        facts.update(rows=encoded.count())
-
-    with timer.stage("cluster") as facts:
         segmented = assign_segments(encoded, model.segmentation).persist(StorageLevel.MEMORY_AND_DISK)
         rows_segmented = segmented.count()
-        encoded.unpersist()
         facts.update(rows=rows_segmented)
     snapshot.check_accounting(rows_segmented)
 

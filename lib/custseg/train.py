@@ -74,21 +74,26 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
             weights = autoencoder.principal_axes(weights, sample)
         facts.update(rows=len(sample), epochs=trained.epochs_run)
 
-    with timer.stage("encode") as facts:
-        encoded = with_latent_vector(encode(featured, weights=weights, features_col=FEATURES_COL))
-        encoded = encoded.persist(StorageLevel.MEMORY_AND_DISK)
-        facts.update(rows=encoded.count())
-
     with timer.stage("cluster") as facts:
-        segmentation = fit_segmentation(encoded, settings=config.clustering, seed=config.seed,
-                                        rows=snapshot.rows_usable)
-        centroids = input_centroids(encoded, segmentation, features_col=FEATURES_COL)
+        # Only the bounded sample that KMeans fits on is encoded here; every customer is encoded
+        # and assigned in one pass below, so that the job caches one frame of them, not two.
+        fitting = bounded_sample(featured, rows=snapshot.rows_usable, limit=config.clustering.sample_rows,
+                                 seed=config.seed)
+        fitting = with_latent_vector(encode(fitting, weights=weights, features_col=FEATURES_COL))
+        fitting = fitting.persist(StorageLevel.MEMORY_AND_DISK)
+        fitting_rows = fitting.count()
+        segmentation = fit_segmentation(fitting, settings=config.clustering, seed=config.seed, rows=fitting_rows)
+        centroids = input_centroids(fitting, segmentation, features_col=FEATURES_COL)
+        fitting.unpersist()
         ids = _ids_of_active_model(config, feature_names=names, centroids=centroids)
         segmentation = segmentation.renumbered(ids.new_id)
+        facts.update(rows=fitting_rows, k=len(segmentation.segment_of_cluster))
+
+    with timer.stage("encode") as facts:
+        encoded = with_latent_vector(encode(featured, weights=weights, features_col=FEATURES_COL))
         segmented = assign_segments(encoded, segmentation).persist(StorageLevel.MEMORY_AND_DISK)
         rows_segmented = segmented.count()
-        encoded.unpersist()
-        facts.update(rows=rows_segmented, k=len(segmentation.segment_of_cluster))
+        facts.update(rows=rows_segmented)
     snapshot.check_accounting(rows_segmented)
 
     with timer.stage("metrics"):
