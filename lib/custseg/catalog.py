@@ -56,12 +56,15 @@ class RunCommit:
         self._run_date = run_date
         self._run_id = run_id
         self._staged: list[_Staged] = []
+        self._database_location: str | None = None
 
     def stage(self, name: str, df: DataFrame) -> None:
         """Write ``df`` (with a ``run_date`` column) as the files of table ``name``'s partition, unseen."""
         data = df.drop(RUN_DATE_COL)
         _check_shape(self._spark, self._database, name, data)
-        table_location = _table_location(self._spark, self._database, name)
+        if self._database_location is None:
+            self._database_location = _database_location(self._spark, self._database)
+        table_location = f"{self._database_location}/{name}"
         location = f"{table_location}/{self._partition_dir()}/{RUN_DIR_PREFIX}{self._run_id}"
         data.write.mode("overwrite").parquet(location)
         self._staged.append(_Staged(table=f"{_quoted(self._database)}.{_quoted(name)}", columns=_columns(data),
@@ -95,8 +98,9 @@ class RunCommit:
         return f"{RUN_DATE_COL}={self._run_date.isoformat()}"
 
     def _has_partition(self, table: str) -> bool:
-        partitions = self._spark.sql(f"SHOW PARTITIONS {table}").collect()
-        return any(row[0] == self._partition_dir() for row in partitions)
+        # Only this run date's partition is listed: a table keeps years of run dates.
+        day = f"DATE'{self._run_date.isoformat()}'"
+        return bool(self._spark.sql(f"SHOW PARTITIONS {table} PARTITION ({RUN_DATE_COL} = {day})").collect())
 
 
 def replace_table(spark: SparkSession, *, database: str, name: str, df: DataFrame, run_id: str) -> None:
@@ -106,7 +110,7 @@ def replace_table(spark: SparkSession, *, database: str, name: str, df: DataFram
     :class:`RunCommit`: readers see the old or the new table, never a mix.
     """
     _check_shape(spark, database, name, df)
-    location = f"{_table_location(spark, database, name)}/{RUN_DIR_PREFIX}{run_id}"
+    location = f"{_database_location(spark, database)}/{name}/{RUN_DIR_PREFIX}{run_id}"
     df.write.mode("overwrite").parquet(location)
     _ensure_database(spark, database)
     table = f"{_quoted(database)}.{_quoted(name)}"
@@ -136,13 +140,12 @@ def _check_shape(spark: SparkSession, database: str, name: str, data: DataFrame)
         )
 
 
-def _table_location(spark: SparkSession, database: str, name: str) -> str:
+def _database_location(spark: SparkSession, database: str) -> str:
     if spark.catalog.databaseExists(database):
-        info = spark.sql(f"DESCRIBE DATABASE {_quoted(database)}")
-        location = info.where("info_name = 'Location'").first()["info_value"]
+        location = spark.catalog.getDatabase(database).locationUri
     else:
         location = f"{spark.conf.get('spark.sql.warehouse.dir')}/{database}.db"
-    return f"{location.rstrip('/')}/{name}"
+    return location.rstrip("/")
 
 
 def _delete_other_runs(spark: SparkSession, location: str) -> None:

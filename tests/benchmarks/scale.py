@@ -125,7 +125,8 @@ class PeakMemory(threading.Thread):
         self.join()
 
 
-def descendants(root: int) -> list[int]:
+def descendants(root: int) -> dict[int, int]:
+    """Every process below ``root`` (and ``root``), each with its parent's pid."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -134,19 +135,24 @@ def descendants(root: int) -> list[int]:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(parent, []).append(int(entry.name))
-    found, stack = [], [root]
+    found, stack = {root: 0}, [root]
     while stack:
         pid = stack.pop()
-        found.append(pid)
-        stack.extend(children.get(pid, []))
+        for child in children.get(pid, []):
+            found[child] = pid
+            stack.append(child)
     return found
 
 
-def drivers(pids: list[int]) -> dict[str, list[int]]:
-    """The driver JVM and the Python driver among ``pids``; the Python workers (pyspark.daemon and
-    its forks) are the executors' side and are left out."""
+def drivers(parents: dict[int, int]) -> dict[str, list[int]]:
+    """The driver JVM and the Python driver among the processes of ``parents`` (pid -> parent pid).
+
+    The Python workers (pyspark.daemon and its forks) are the executors' side and are left out. So
+    is a process that the driver is starting (it still shows the driver's command line and memory
+    until it runs its own program): counted, it doubled the driver's figure.
+    """
     found: dict[str, list[int]] = {"jvm": [], "python": []}
-    for pid in pids:
+    for pid in parents:
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
@@ -156,7 +162,7 @@ def drivers(pids: list[int]) -> dict[str, list[int]]:
             found["jvm"].append(pid)
         elif program.startswith("python") and b"pyspark.daemon" not in command and b"-m" not in command:
             found["python"].append(pid)
-    return found
+    return {kind: [pid for pid in pids if parents[pid] not in pids] for kind, pids in found.items()}
 
 
 def rss(pid: int) -> int:
