@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -20,10 +21,10 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from custseg.clustering import LATENT_VECTOR_COL, SegmentMatch
+from custseg.clustering import LATENT_VECTOR_COL, SegmentMatch, with_latent_vector
 from custseg.config import ColumnsConfig
 from custseg.drift import DRIFT_SCHEMA
-from custseg.features import FEATURES_COL
+from custseg.features import FEATURES_COL, transform_features
 from custseg.metrics import LabelAgreement, label_agreement, segmentation_quality
 from custseg.profiles import segment_profiles
 
@@ -86,10 +87,25 @@ class Measurements:
     agreement: Agreement
 
 
-def measure(segmented: DataFrame, columns: ColumnsConfig) -> Measurements:
-    """Quality metrics and label agreement (computed now) and segment profiles (lazy) of ``segmented``."""
+def without_vectors(segmented: DataFrame) -> DataFrame:
+    """``segmented`` without its feature and latent vectors, the shape a job caches.
+
+    The scaled features are the widest columns of a segmented row (dense, one number per level),
+    and both vectors are a deterministic function of columns that stay: :func:`measure` computes
+    them again for the silhouettes rather than keeping them for every customer.
+    """
+    return segmented.drop(FEATURES_COL, LATENT_VECTOR_COL)
+
+
+def measure(segmented: DataFrame, columns: ColumnsConfig, feature_model: PipelineModel) -> Measurements:
+    """Quality metrics and label agreement (computed now) and segment profiles (lazy) of ``segmented``.
+
+    ``segmented`` is in :func:`without_vectors`' shape; ``feature_model`` is the pipeline that
+    made its features.
+    """
+    vectors = with_latent_vector(transform_features(feature_model, segmented))
     return Measurements(
-        metrics=segmentation_quality(segmented, latent_vector_col=LATENT_VECTOR_COL, features_col=FEATURES_COL),
+        metrics=segmentation_quality(vectors, latent_vector_col=LATENT_VECTOR_COL, features_col=FEATURES_COL),
         profiles=segment_profiles(segmented, numeric_cols=columns.numeric, categorical_cols=columns.categorical),
         agreement=agreement_with_label(segmented, columns.label),
     )

@@ -55,13 +55,14 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
     with timer.stage("encode") as facts:
         # Latent vector and segment of every customer in one pass, cached once.
         encoded = with_latent_vector(encode(featured, weights=model.weights, features_col=FEATURES_COL))
-        segmented = assign_segments(encoded, model.segmentation).persist(StorageLevel.MEMORY_AND_DISK)
+        segmented = outputs.without_vectors(assign_segments(encoded, model.segmentation))
+        segmented = segmented.persist(StorageLevel.MEMORY_AND_DISK)
         rows_segmented = segmented.count()
         facts.update(rows=rows_segmented)
     snapshot.check_accounting(rows_segmented)
 
     with timer.stage("metrics"):
-        measured = outputs.measure(segmented, columns)
+        measured = outputs.measure(segmented, columns, model.features)
         drifted = _drift(segmented, model, config)
     gates.enforce(gates.failed_gates(segmented, silhouette=measured.metrics["silhouette"],
                                      drift_verdict=overall_verdict(drifted) if drifted else None,

@@ -91,13 +91,14 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
 
     with timer.stage("encode") as facts:
         encoded = with_latent_vector(encode(featured, weights=weights, features_col=FEATURES_COL))
-        segmented = assign_segments(encoded, segmentation).persist(StorageLevel.MEMORY_AND_DISK)
+        segmented = outputs.without_vectors(assign_segments(encoded, segmentation))
+        segmented = segmented.persist(StorageLevel.MEMORY_AND_DISK)
         rows_segmented = segmented.count()
         facts.update(rows=rows_segmented)
     snapshot.check_accounting(rows_segmented)
 
     with timer.stage("metrics"):
-        measured = outputs.measure(segmented, columns)
+        measured = outputs.measure(segmented, columns, feature_model)
         reference = reference_profile(segmented, columns)
     passed = gates.enforce(gates.failed_gates(segmented, silhouette=measured.metrics["silhouette"],
                                               drift_verdict=None, gates=config.gates), config.gates)
