@@ -40,6 +40,8 @@ def test_csv_is_read_by_header_name_as_raw_strings_with_record_and_position(spar
         "Low,6,x,Male,30,A,surplus\r\n",
     )
     result = _read(spark, path)
+    # The record as the quarantine keeps it: the raw line if malformed, else the values as JSON.
+    result = result.withColumn("_record", io.record_text()).drop("_line")
     expected = spark.createDataFrame(
         [("1", "30", "Low", " Male ", "A",
           '{"Score":"Low","ID":"1","Extra":"x","Gender":" Male ","Age":"30","Segmentation":"A"}', False),
@@ -96,6 +98,7 @@ def test_parquet_with_numeric_ids_is_read_as_strings(spark, tmp_path):
     result = io.read_customers(spark, source=source, columns=COLUMNS)
     assert result.schema.simpleString() == (
         "struct<ID:string,Age:string,Score:string,Gender:string,Segmentation:string,"
-        "_record:string,_malformed:boolean,_position:bigint>")
-    assert result.first() == ("7", "31", "Low", "Male", None,
-                              '{"ID":"7","Age":"31","Gender":"Male","Score":"Low"}', False, 0)
+        "_record:struct<ID:string,Age:string,Gender:string,Score:string>,_line:string,_malformed:boolean,"
+        "_position:bigint>")
+    assert result.first() == ("7", "31", "Low", "Male", None, ("7", "31", "Male", "Low"), None, False, 0)
+    assert result.select(io.record_text()).first()[0] == '{"ID":"7","Age":"31","Gender":"Male","Score":"Low"}'

@@ -107,3 +107,14 @@ def test_flagged_rows_are_partitioned_by_size_not_by_the_input(spark):
                 spark.conf.unset(key)
     # All rows fit one partition of 64 MB; partitions of a byte each leave every shuffle partition apart.
     assert partitions == {"64m": 1, "1b": int(spark.conf.get("spark.sql.shuffle.partitions"))}
+
+
+def test_only_rejected_rows_keep_their_record(spark):
+    frame = spark.createDataFrame([("1", "30", "2", "Male", "Artist", "Low"),
+                                   ("2", "abc", "2", "Male", "Artist", "Low")], RAW)
+    flagged = flag_rows(io.raw_customers(frame, columns=COLUMNS, origin="test"), columns=COLUMNS)
+    records = {row.ID: row._record for row in flagged.collect()}
+    assert records == {
+        "1": None,
+        "2": '{"ID":"2","Age":"abc","Size":"2","Gender":"Male","Job":"Artist","Score":"Low"}',
+    }

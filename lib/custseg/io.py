@@ -11,6 +11,7 @@ from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 from custseg.config import ColumnsConfig, CsvOptions, InputConfig
 
 RECORD_COL = "_record"
+LINE_COL = "_line"
 MALFORMED_COL = "_malformed"
 POSITION_COL = "_position"
 BOM = "\ufeff"
@@ -64,9 +65,10 @@ def raw_customers(raw: DataFrame, *, columns: ColumnsConfig, origin: str,
     """The configured columns as untrimmed strings, plus the raw record, a malformed flag and the read position.
 
     Columns are matched by name, so their order does not matter and extra columns are ignored
-    (but kept in the record). :data:`RECORD_COL` is the raw line of a malformed CSV record, else
-    the row's values as JSON strings; :data:`POSITION_COL` increases in read order (file order
-    within a file) and decides which copy of a duplicated id wins.
+    (but kept in the record). :data:`RECORD_COL` holds every column's value as a string, in the
+    input's order, and :data:`LINE_COL` the raw line of a malformed CSV record (else null):
+    :func:`record_text` turns them into the text the quarantine keeps. :data:`POSITION_COL`
+    increases in read order (file order within a file) and decides which copy of a duplicated id wins.
     """
     names = [name for name in raw.columns if name != corrupt_col]
     required = [columns.id, *columns.inputs]
@@ -77,18 +79,25 @@ def raw_customers(raw: DataFrame, *, columns: ColumnsConfig, origin: str,
             "fix the columns section of the config"
         )
     as_text = {name: _column(name).cast(StringType()).alias(name) for name in names}
-    record = F.to_json(F.struct(*as_text.values()))
-    malformed = F.lit(False)
+    line = F.lit(None).cast(StringType())
     if corrupt_col is not None:
-        record = F.coalesce(_column(corrupt_col), record)
-        malformed = _column(corrupt_col).isNotNull()
+        line = _column(corrupt_col)
     label = []
     if columns.label:
         label = [as_text.get(columns.label, F.lit(None).cast(StringType()).alias(columns.label))]
     return raw.select(
-        *[as_text[name] for name in required], *label, record.alias(RECORD_COL),
-        malformed.alias(MALFORMED_COL), F.monotonically_increasing_id().alias(POSITION_COL),
+        *[as_text[name] for name in required], *label, F.struct(*as_text.values()).alias(RECORD_COL),
+        line.alias(LINE_COL), line.isNotNull().alias(MALFORMED_COL),
+        F.monotonically_increasing_id().alias(POSITION_COL),
     )
+
+
+def record_text() -> Column:
+    """The raw record of a row of :func:`raw_customers` as text: its line if malformed, else its values as JSON.
+
+    Kept for quarantined rows only: as JSON the record is the widest column of a snapshot.
+    """
+    return F.coalesce(F.col(LINE_COL), F.to_json(F.col(RECORD_COL)))
 
 
 def _read_csv(spark: SparkSession, path: str, csv: CsvOptions) -> tuple[DataFrame, str]:

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from custseg import cleaning
 from custseg.config import ColumnsConfig
-from custseg.io import MALFORMED_COL, POSITION_COL, RECORD_COL
+from custseg.io import LINE_COL, MALFORMED_COL, POSITION_COL, RECORD_COL, record_text
 
 QUARANTINE_COLUMNS = ("record", "reason_code", "reason")
 REASON_CODE_COL = "reason_code"
@@ -33,10 +33,11 @@ def split_rejected(raw: DataFrame, *, columns: ColumnsConfig) -> tuple[DataFrame
 
 
 def flag_rows(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
-    """Every row typed (:func:`custseg.cleaning.typed_customers`), with its record and its first problem.
+    """Every row typed (:func:`custseg.cleaning.typed_customers`), with its first problem and record.
 
-    :data:`REASON_CODE_COL` and :data:`REASON_COL` are null for a usable row. Typing every row here,
-    once, lets a cached result serve every later pass without parsing the text again.
+    :data:`REASON_CODE_COL`, :data:`REASON_COL` and the record text (:data:`RECORD_COL`) are null
+    for a usable row. Typing every row here, once, lets a cached result serve every later pass
+    without parsing the text again.
     """
     checks = _checks(columns)
     code = F.coalesce(*[F.when(failed, F.lit(code)) for failed, code, _ in checks])
@@ -44,6 +45,9 @@ def flag_rows(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
     texts = cleaning.as_text(raw, [columns.id, *columns.inputs, *([columns.label] if columns.label else [])])
     flagged = texts.withColumns({REASON_CODE_COL: code, REASON_COL: reason})
     flagged = _flag_duplicates(flagged, id_col=columns.id)
+    # The record as text only where a row is rejected: a usable row's would be cached for nothing.
+    record = F.when(F.col(REASON_CODE_COL).isNotNull(), record_text())
+    flagged = flagged.withColumn(RECORD_COL, record).drop(LINE_COL)
     return cleaning.typed_customers(flagged, columns=columns, keep=(RECORD_COL, REASON_CODE_COL, REASON_COL))
 
 
