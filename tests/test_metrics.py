@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from pyspark.sql import functions as F
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
@@ -21,7 +22,7 @@ from custseg.metrics import (
     label_agreement,
     nmi_from_contingency,
     purity_from_contingency,
-    reconstruction,
+    segmentation_quality,
     separation,
     silhouette,
 )
@@ -93,17 +94,29 @@ def test_silhouette_matches_sklearn_sqeuclidean(small, random_latent):
         assert silhouette(df, vector_col="latent_vector") == pytest.approx(expected, rel=1e-6)
 
 
-def test_inertia_and_reconstruction(spark):
-    df = spark.createDataFrame(
-        [(1.0, 0.5, 0.25), (2.0, 1.5, 1.0), (3.0, 1.0, 0.75)],
-        "distance double, reconstruction_error double, reconstruction_abs_error double",
-    )
+def test_inertia(spark):
+    df = spark.createDataFrame([(1.0,), (2.0,), (3.0,)], "distance double")
     assert inertia(df) == pytest.approx(1.0 + 4.0 + 9.0)
-    assert reconstruction(df) == pytest.approx((1.0, 2.0 / 3.0))
-    renamed = df.withColumnRenamed("reconstruction_error", "mse").withColumnRenamed("reconstruction_abs_error", "mae")
-    assert reconstruction(renamed, mse_col="mse", mae_col="mae") == pytest.approx((1.0, 2.0 / 3.0))
-    with pytest.raises(ValueError):
-        reconstruction(df.limit(0))
+    assert inertia(df.limit(0)) == 0.0
+
+
+def test_segmentation_quality_sums_inertia_and_errors_in_the_separation_pass(small):
+    df, x, labels = small
+    measured = df.withColumns({
+        "distance": F.col("segment") + 1.0,
+        "reconstruction_error": F.col("segment") * 0.5,
+        "reconstruction_abs_error": F.col("segment") * 0.25,
+        "features": F.col("latent_vector"),
+    })
+    quality = segmentation_quality(measured, latent_vector_col="latent_vector", features_col="features")
+    spread = separation(df)
+    assert quality["inertia"] == pytest.approx(((labels + 1.0) ** 2).sum())
+    assert quality["reconstruction_mse"] == pytest.approx((labels * 0.5).mean())
+    assert quality["reconstruction_mae"] == pytest.approx((labels * 0.25).mean())
+    assert (quality["davies_bouldin"], quality["calinski_harabasz"]) == pytest.approx(
+        (spread.davies_bouldin, spread.calinski_harabasz), rel=1e-12)
+    expected = silhouette_score(x, labels, metric="sqeuclidean")
+    assert (quality["silhouette"], quality["silhouette_input"]) == pytest.approx((expected, expected), rel=1e-6)
 
 
 LABELLED = [

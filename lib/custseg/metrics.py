@@ -69,13 +69,27 @@ def _as_doubles(col: Column) -> Column:
     return F.transform(col, lambda x: x.cast("double"))
 
 
-def _segment_sums(df: DataFrame, latent_col: str, segment_col: str) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """Pass 1: (segment ids, n_k, per-segment sum vectors), sorted by segment."""
+@dataclass(frozen=True)
+class _SegmentSums:
+    """Pass 1 of :func:`separation`: segment ids, n_k and per-segment latent sums, sorted by segment.
+
+    ``totals`` holds the sums over every row of the columns that were asked for along the way.
+    """
+
+    segments: list[int]
+    counts: np.ndarray
+    sums: np.ndarray
+    totals: dict[str, float]
+
+
+def _segment_sums(df: DataFrame, latent_col: str, segment_col: str,
+                  totals: dict[str, Column] | None = None) -> _SegmentSums:
     first = df.select(F.size(latent_col).alias("d")).first()
     if first is None:
         raise ValueError("separation needs at least one row")
     dim = int(first["d"])
     latent = _as_doubles(F.col(latent_col))
+    totals = totals or {}
     rows = (
         df.groupBy(F.col(segment_col).alias("segment"))
         .agg(
@@ -83,15 +97,19 @@ def _segment_sums(df: DataFrame, latent_col: str, segment_col: str) -> tuple[lis
             F.min(F.size(latent_col)).alias("dmin"),
             F.max(F.size(latent_col)).alias("dmax"),
             *[F.sum(latent[i]).alias(f"s{i}") for i in range(dim)],
+            *[F.sum(column).alias(f"t_{name}") for name, column in totals.items()],
         )
         .orderBy("segment")
         .collect()
     )
     if any(r["dmin"] != dim or r["dmax"] != dim for r in rows):
         raise ValueError(f"column {latent_col!r} must hold arrays of one length (first row has {dim})")
-    counts = np.array([r["n"] for r in rows], dtype=np.float64)
-    sums = np.array([[r[f"s{i}"] for i in range(dim)] for r in rows], dtype=np.float64)
-    return [int(r["segment"]) for r in rows], counts, sums
+    return _SegmentSums(
+        segments=[int(r["segment"]) for r in rows],
+        counts=np.array([r["n"] for r in rows], dtype=np.float64),
+        sums=np.array([[r[f"s{i}"] for i in range(dim)] for r in rows], dtype=np.float64),
+        totals={name: float(sum(r[f"t_{name}"] or 0.0 for r in rows)) for name in totals},
+    )
 
 
 def _distances_to_means(
@@ -141,7 +159,11 @@ def separation(df: DataFrame, *, latent_col: str = "latent", segment_col: str = 
     df : rows with an ``array<float|double>`` latent column and a segment id.
     latent_col, segment_col : column names.
     """
-    segments, counts, sums = _segment_sums(df, latent_col, segment_col)
+    return _separation(df, _segment_sums(df, latent_col, segment_col), latent_col, segment_col)
+
+
+def _separation(df: DataFrame, pass_1: _SegmentSums, latent_col: str, segment_col: str) -> Separation:
+    segments, counts, sums = pass_1.segments, pass_1.counts, pass_1.sums
     n, k = counts.sum(), len(segments)
     if not 2 <= k <= n - 1:
         raise ValueError(f"separation needs 2 <= segments <= rows - 1, got {k} segments and {int(n)} rows")
@@ -159,16 +181,6 @@ def inertia(df: DataFrame, *, distance_col: str = "distance") -> float:
     """K-means cost: sum of squared distances of rows to their model centroid (0 for no rows)."""
     total = df.agg(F.sum(F.col(distance_col) * F.col(distance_col))).first()[0]
     return float(total) if total is not None else 0.0
-
-
-def reconstruction(
-    df: DataFrame, *, mse_col: str = "reconstruction_error", mae_col: str = "reconstruction_abs_error"
-) -> tuple[float, float]:
-    """Mean over rows of the per-row squared and absolute reconstruction errors: (MSE, MAE)."""
-    mse, mae = df.agg(F.avg(mse_col), F.avg(mae_col)).first()
-    if mse is None or mae is None:
-        raise ValueError("reconstruction needs at least one row with errors")
-    return float(mse), float(mae)
 
 
 def contingency_table(
@@ -267,17 +279,24 @@ def ari_from_contingency(table: np.ndarray) -> float:
 def segmentation_quality(segmented: DataFrame, *, latent_vector_col: str, features_col: str) -> dict[str, float]:
     """Every label-free quality figure of a segmentation, as the ``run_metrics`` columns name them.
 
-    ``segmented`` holds ``segment``, ``distance``, ``latent``, ``reconstruction_error``, the latent
-    vector and the scaled input features.
+    ``segmented`` holds ``segment``, ``distance``, ``latent``, ``reconstruction_error``,
+    ``reconstruction_abs_error`` (both set on every row), the latent vector and the scaled input
+    features. The inertia and the reconstruction errors are summed in the pass that sums each
+    segment's latent vectors, rather than in passes of their own.
     """
-    spread = separation(segmented)
-    mse, mae = reconstruction(segmented)
+    pass_1 = _segment_sums(segmented, "latent", "segment", totals={
+        "inertia": F.col("distance") * F.col("distance"),
+        "mse": F.col("reconstruction_error"),
+        "mae": F.col("reconstruction_abs_error"),
+    })
+    spread = _separation(segmented, pass_1, "latent", "segment")
+    rows = pass_1.counts.sum()
     return {
         "silhouette": silhouette(segmented, vector_col=latent_vector_col),
         "silhouette_input": silhouette(segmented, vector_col=features_col),
         "davies_bouldin": spread.davies_bouldin,
         "calinski_harabasz": spread.calinski_harabasz,
-        "inertia": inertia(segmented),
-        "reconstruction_mse": mse,
-        "reconstruction_mae": mae,
+        "inertia": pass_1.totals["inertia"],
+        "reconstruction_mse": pass_1.totals["mse"] / rows,
+        "reconstruction_mae": pass_1.totals["mae"] / rows,
     }
