@@ -27,6 +27,8 @@ def test_train_then_sql_then_spark_sql(cli_workdir, cli_run):
     trained, tables, version = cli_run
     assert f"warehouse: {cli_workdir / 'warehouse'}" in trained.stdout
     assert f"custseg: model {version} segmented 2,000 of 2,000 customers into 7 segments" in trained.stdout
+    # Spark ML's warning about each KMeans start caching its own copy of the cached fitting sample.
+    assert "WARN Instrumentation" not in trained.stdout + trained.stderr
     assert [row[:3] for row in tables if row[0] in ("customer_segments", "run_metrics")] == [
         ["customer_segments", version, "2000"], ["run_metrics", version, "1"]]
     query = "SELECT segment, count(*) FROM custseg.customer_segments GROUP BY segment ORDER BY segment"
