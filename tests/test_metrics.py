@@ -108,7 +108,7 @@ def test_segmentation_quality_sums_inertia_and_errors_in_the_separation_pass(sma
         "reconstruction_abs_error": F.col("segment") * 0.25,
         "features": F.col("latent_vector"),
     })
-    quality = segmentation_quality(measured, latent_vector_col="latent_vector", features_col="features")
+    quality = segmentation_quality(measured, measured, latent_vector_col="latent_vector", features_col="features")
     spread = separation(df)
     assert quality["inertia"] == pytest.approx(((labels + 1.0) ** 2).sum())
     assert quality["reconstruction_mse"] == pytest.approx((labels * 0.5).mean())
@@ -117,6 +117,20 @@ def test_segmentation_quality_sums_inertia_and_errors_in_the_separation_pass(sma
         (spread.davies_bouldin, spread.calinski_harabasz), rel=1e-12)
     expected = silhouette_score(x, labels, metric="sqeuclidean")
     assert (quality["silhouette"], quality["silhouette_input"]) == pytest.approx((expected, expected), rel=1e-6)
+
+
+def test_segmentation_quality_measures_silhouettes_on_the_sample_only(random_latent):
+    df, x, labels = random_latent
+    measured = df.withColumns({
+        "distance": F.lit(0.0), "reconstruction_error": F.lit(0.0), "reconstruction_abs_error": F.lit(0.0),
+        "features": F.col("latent_vector"),
+    })
+    sampled = measured.where(F.col("segment") != 3)
+    quality = segmentation_quality(measured, sampled, latent_vector_col="latent_vector", features_col="features")
+    kept = labels != 3
+    expected = silhouette_score(x[kept], labels[kept], metric="sqeuclidean")
+    assert (quality["silhouette"], quality["silhouette_input"]) == pytest.approx((expected, expected), rel=1e-6)
+    assert quality["davies_bouldin"] == pytest.approx(davies_bouldin_score(x, labels), rel=1e-6)
 
 
 LABELLED = [

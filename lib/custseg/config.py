@@ -125,6 +125,14 @@ class ClusteringConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    # The two silhouettes are measured on a seeded sample of about this many customers; every other
+    # figure on all of them. Each silhouette pass computes the features again (they are not cached),
+    # and a sample of a million estimates the mean to about a thousandth.
+    silhouette_rows: int = 1000000
+
+
+@dataclass(frozen=True)
 class DriftConfig:
     # Verdict thresholds: a value at or above *_warn is "warn", at or above *_retrain "retrain".
     # PSI: < 0.1 stable, 0.1-0.25 some shift, > 0.25 a large shift (the usual reading).
@@ -187,6 +195,7 @@ class JobConfig:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
     clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
     gates: GatesConfig = field(default_factory=GatesConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
@@ -340,6 +349,7 @@ def _validate(config: JobConfig) -> None:
         (config.clustering.max_iter >= 1, "clustering.max_iter must be at least 1"),
         (config.clustering.init_steps >= 1, "clustering.init_steps must be at least 1"),
         (config.clustering.match_max_distance >= 0, "clustering.match_max_distance must be at least 0"),
+        (config.metrics.silhouette_rows >= 1000, "metrics.silhouette_rows must be at least 1000"),
         (config.drift.psi_warn <= config.drift.psi_retrain, "drift.psi_warn must not exceed drift.psi_retrain"),
         (config.drift.ks_warn <= config.drift.ks_retrain, "drift.ks_warn must not exceed drift.ks_retrain"),
         (config.drift.reconstruction_warn <= config.drift.reconstruction_retrain,

@@ -276,13 +276,15 @@ def ari_from_contingency(table: np.ndarray) -> float:
     return float((together - expected) / (best - expected))
 
 
-def segmentation_quality(segmented: DataFrame, *, latent_vector_col: str, features_col: str) -> dict[str, float]:
+def segmentation_quality(segmented: DataFrame, sampled: DataFrame, *, latent_vector_col: str,
+                         features_col: str) -> dict[str, float]:
     """Every label-free quality figure of a segmentation, as the ``run_metrics`` columns name them.
 
-    ``segmented`` holds ``segment``, ``distance``, ``latent``, ``reconstruction_error``,
-    ``reconstruction_abs_error`` (both set on every row), the latent vector and the scaled input
-    features. The inertia and the reconstruction errors are summed in the pass that sums each
-    segment's latent vectors, rather than in passes of their own.
+    ``segmented`` holds ``segment``, ``distance``, ``latent``, ``reconstruction_error`` and
+    ``reconstruction_abs_error`` (both set on every row). The two silhouettes are measured on
+    ``sampled``: rows of ``segmented`` (all of them or a sample) with the latent vector and the
+    scaled input features. The inertia and the reconstruction errors are summed in the pass that
+    sums each segment's latent vectors, rather than in passes of their own.
     """
     pass_1 = _segment_sums(segmented, "latent", "segment", totals={
         "inertia": F.col("distance") * F.col("distance"),
@@ -292,8 +294,8 @@ def segmentation_quality(segmented: DataFrame, *, latent_vector_col: str, featur
     spread = _separation(segmented, pass_1, "latent", "segment")
     rows = pass_1.counts.sum()
     return {
-        "silhouette": silhouette(segmented, vector_col=latent_vector_col),
-        "silhouette_input": silhouette(segmented, vector_col=features_col),
+        "silhouette": silhouette(sampled, vector_col=latent_vector_col),
+        "silhouette_input": silhouette(sampled, vector_col=features_col),
         "davies_bouldin": spread.davies_bouldin,
         "calinski_harabasz": spread.calinski_harabasz,
         "inertia": pass_1.totals["inertia"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -22,11 +23,14 @@ from pyspark.sql.types import (
 )
 
 from custseg.clustering import LATENT_VECTOR_COL, SegmentMatch, with_latent_vector
-from custseg.config import ColumnsConfig
+from custseg.config import ColumnsConfig, MetricsConfig
 from custseg.drift import DRIFT_SCHEMA
 from custseg.features import FEATURES_COL, transform_features
 from custseg.metrics import LabelAgreement, label_agreement, segmentation_quality
 from custseg.profiles import segment_profiles
+from custseg.sampling import expected_sample
+
+log = logging.getLogger("custseg")
 
 STAGES = ("read", "features", "train", "encode", "cluster", "metrics", "write", "total")
 COUNTS = ("rows_read", "rows_segmented", "rows_quarantined", "values_unseen", "sample_rows", "epochs_run")
@@ -97,15 +101,22 @@ def without_vectors(segmented: DataFrame) -> DataFrame:
     return segmented.drop(FEATURES_COL, LATENT_VECTOR_COL)
 
 
-def measure(segmented: DataFrame, columns: ColumnsConfig, feature_model: PipelineModel) -> Measurements:
+def measure(segmented: DataFrame, columns: ColumnsConfig, feature_model: PipelineModel, *, rows: int,
+            settings: MetricsConfig, seed: int) -> Measurements:
     """Quality metrics and label agreement (computed now) and segment profiles (lazy) of ``segmented``.
 
-    ``segmented`` is in :func:`without_vectors`' shape; ``feature_model`` is the pipeline that
-    made its features.
+    ``segmented`` is in :func:`without_vectors`' shape and holds ``rows`` rows; ``feature_model``
+    is the pipeline that made its features. The silhouettes are measured on a seeded sample of
+    about ``settings.silhouette_rows`` of them, for which both vectors are computed again.
     """
-    vectors = with_latent_vector(transform_features(feature_model, segmented))
+    sampled = expected_sample(segmented, rows=rows, expected=settings.silhouette_rows, seed=seed)
+    if sampled is not segmented:
+        log.info("silhouettes measured on a seeded sample of about %s of %s customers (metrics.silhouette_rows)",
+                 f"{settings.silhouette_rows:,}", f"{rows:,}")
+    vectors = with_latent_vector(transform_features(feature_model, sampled))
     return Measurements(
-        metrics=segmentation_quality(vectors, latent_vector_col=LATENT_VECTOR_COL, features_col=FEATURES_COL),
+        metrics=segmentation_quality(segmented, vectors, latent_vector_col=LATENT_VECTOR_COL,
+                                     features_col=FEATURES_COL),
         profiles=segment_profiles(segmented, numeric_cols=columns.numeric, categorical_cols=columns.categorical),
         agreement=agreement_with_label(segmented, columns.label),
     )

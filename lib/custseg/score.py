@@ -62,7 +62,8 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
     snapshot.check_accounting(rows_segmented)
 
     with timer.stage("metrics"):
-        measured = outputs.measure(segmented, columns, model.features)
+        measured = outputs.measure(segmented, columns, model.features, rows=rows_segmented,
+                                   settings=config.metrics, seed=config.seed)
         drifted = _drift(segmented, model, config)
     gates.enforce(gates.failed_gates(segmented, silhouette=measured.metrics["silhouette"],
                                      drift_verdict=overall_verdict(drifted) if drifted else None,

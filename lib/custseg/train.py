@@ -98,7 +98,8 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
     snapshot.check_accounting(rows_segmented)
 
     with timer.stage("metrics"):
-        measured = outputs.measure(segmented, columns, feature_model)
+        measured = outputs.measure(segmented, columns, feature_model, rows=rows_segmented,
+                                   settings=config.metrics, seed=config.seed)
         reference = reference_profile(segmented, columns)
     passed = gates.enforce(gates.failed_gates(segmented, silhouette=measured.metrics["silhouette"],
                                               drift_verdict=None, gates=config.gates), config.gates)
