@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pyspark.ml.functions import array_to_vector
+from pyspark.sql import functions as F
 
 from custseg.clustering import (
     SegmentMatch,
@@ -101,7 +101,7 @@ def test_renumbered_segments_keep_their_clusters_and_distances(blobs):
 
 def test_input_centroids_are_the_mean_input_vector_per_segment(blobs):
     segmentation = fit_segmentation(blobs, settings=ClusteringConfig(k=3, n_init=1), seed=1, rows=100)
-    framed = blobs.withColumn("features", array_to_vector("latent"))
+    framed = blobs.withColumn("features", F.col("latent"))
     centroids = input_centroids(framed, segmentation, features_col="features")
     rows = assign_segments(blobs, segmentation).collect()
     for segment, centre in centroids.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from pyspark.ml.functions import array_to_vector
+from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from custseg.encode import AutoencoderWeights, DenseLayer, encode, make_predict_fn
@@ -98,7 +98,7 @@ def customers(spark):
         {"id": np.arange(2000) * 3 + 1, "region": rng.choice(["n", "s"], 2000), "x": list(x.astype(np.float64))}
     )
     df = spark.createDataFrame(pdf).repartition(4, "id")
-    return df.select("id", "region", array_to_vector("x").alias("features")), x
+    return df.select("id", "region", F.col("x").alias("features")), x
 
 
 def test_encode_equals_numpy_predict_row_by_row(spark, customers):

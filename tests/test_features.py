@@ -17,8 +17,8 @@ ROWS = [("1", 20.0, "Low", "Male"), ("2", 40.0, "HIGH", None), ("3", None, None,
 
 
 def _vectors(df) -> np.ndarray:
-    rows = df.orderBy("ID").select(vector_to_array("features").alias("f")).collect()
-    return np.array([r.f for r in rows])
+    rows = df.orderBy("ID").select("features").collect()
+    return np.array([r.features for r in rows])
 
 
 def _scaled(raw: np.ndarray) -> np.ndarray:
@@ -62,6 +62,16 @@ def test_onehot_encoding_has_one_indicator_per_level(training):
     std = raw.std(axis=0, ddof=1)
     expected = np.where(std > 0, (raw - raw.mean(axis=0)) / np.where(std > 0, std, 1), 0.0)
     np.testing.assert_allclose(vectors, expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("encoding", ["index", "onehot"])
+def test_features_are_the_values_of_the_pipelines_own_transform(spark, training, encoding):
+    model = build_feature_pipeline(COLUMNS, encoding=encoding).fit(training)
+    # A NaN age, an unknown ordinal level, an unseen and a missing category.
+    scoring = spark.createDataFrame(ROWS + [("5", float("nan"), "Extreme", "Other"), ("6", 7.0, None, None)], SCHEMA)
+    expected = model.transform(scoring).orderBy("ID").select(vector_to_array("features").alias("features"))
+    np.testing.assert_array_equal(_vectors(transform_features(model, scoring)),
+                                  np.array([r.features for r in expected.collect()]))
 
 
 def test_fitted_pipeline_round_trips_through_save(training, tmp_path):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from pyspark import StorageLevel
 from pyspark.ml.clustering import KMeans, KMeansModel
-from pyspark.ml.functions import array_to_vector, vector_to_array
+from pyspark.ml.functions import array_to_vector
 from scipy.optimize import linear_sum_assignment
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -116,7 +116,7 @@ def input_centroids(df: DataFrame, segmentation: Segmentation, *, features_col: 
     """Mean scaled input vector of each segment: what segments are matched on across model versions."""
     predicted = segmentation.model.transform(df)
     segment_ids = F.array(*[F.lit(s) for s in segmentation.segment_of_cluster])
-    values = vector_to_array(features_col)
+    values = F.col(features_col)
     first = df.select(F.size(values).alias("d")).first()
     rows = (predicted.groupBy(F.element_at(segment_ids, F.col(_PREDICTION_COL) + 1).alias("segment"))
             .agg(*[F.avg(values[i]).alias(f"m{i}") for i in range(first["d"])]).collect())

@@ -14,7 +14,6 @@ from typing import Callable, Iterator
 import numpy as np
 import pyarrow as pa
 from pyspark import Broadcast
-from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.functions import arrow_udf
@@ -167,9 +166,9 @@ def encode(df: DataFrame, *, weights: AutoencoderWeights, features_col: str = "f
 
     Parameters
     ----------
-    df : rows with a ``features`` Vector column; all other columns pass through unchanged.
+    df : rows with a features column; all other columns pass through unchanged.
     weights : the trained autoencoder, broadcast once to the executors as numpy arrays.
-    features_col : name of the Vector column.
+    features_col : name of the features column, an array of numbers (:func:`custseg.features.transform_features`).
 
     Returns
     -------
@@ -190,7 +189,7 @@ def encode(df: DataFrame, *, weights: AutoencoderWeights, features_col: str = "f
 
     encoded = "_custseg_encoded"
     return (
-        df.withColumn(encoded, encode_batches(vector_to_array(F.col(features_col), "float32")))
+        df.withColumn(encoded, encode_batches(F.col(features_col).cast("array<float>")))
         .withColumns({name: F.col(encoded).getField(name) for name in
                       ("latent", "reconstruction_error", "reconstruction_abs_error")})
         .drop(encoded)

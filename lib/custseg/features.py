@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import numpy as np
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.feature import (
     Imputer,
+    ImputerModel,
     OneHotEncoder,
+    OneHotEncoderModel,
     SQLTransformer,
     StandardScaler,
+    StandardScalerModel,
     StringIndexer,
+    StringIndexerModel,
     VectorAssembler,
 )
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import DataType, StructType
 
 from custseg.config import ColumnsConfig
 
@@ -60,8 +67,19 @@ def build_feature_pipeline(columns: ColumnsConfig, *, encoding: str) -> Pipeline
 
 
 def transform_features(model: PipelineModel, df: DataFrame) -> DataFrame:
-    """Apply a fitted pipeline, keeping the input columns and adding only :data:`FEATURES_COL`."""
-    return model.transform(df).select(*df.columns, FEATURES_COL)
+    """Apply a fitted pipeline, keeping the input columns and adding only :data:`FEATURES_COL`.
+
+    The features are an ``array<double>``: the values the pipeline's own ``transform`` puts in its
+    vector, computed from its fitted parameters as column expressions. The pipeline hands a vector
+    from stage to stage, which Spark serialises at each one; the expressions run in generated code,
+    10.9 s against 25.5 s per pass over 10M customers on 2 cores (RESULTS.md).
+    """
+    normalise, *fitted = model.stages
+    normalised = normalise.transform(df)
+    values: dict[str, list[Column]] = {}
+    for stage in fitted:
+        values.update(_stage_values(stage, values, normalised.schema))
+    return normalised.select(*df.columns, F.array(*values[FEATURES_COL]).alias(FEATURES_COL))
 
 
 def feature_names(columns: ColumnsConfig, model: PipelineModel, *, encoding: str) -> list[str]:
@@ -75,6 +93,45 @@ def feature_names(columns: ColumnsConfig, model: PipelineModel, *, encoding: str
     for column, labels in zip(columns.nominal, indexer.labelsArray):
         names += [f"{column}={label}" for label in [*labels, "(unseen)"]]
     return names
+
+
+def _stage_values(stage, values: dict[str, list[Column]], schema: StructType) -> dict[str, list[Column]]:
+    """The output columns of one fitted stage as lists of double expressions (one per vector entry)."""
+    if isinstance(stage, ImputerModel):
+        surrogates = stage.surrogateDF.first()
+        return {out: [_imputed(name, surrogates[name], stage.getMissingValue(), schema[name].dataType)]
+                for name, out in zip(stage.getInputCols(), stage.getOutputCols())}
+    if isinstance(stage, StringIndexerModel):
+        return {out: [_index(F.col(name), labels)]
+                for name, out, labels in zip(stage.getInputCols(), stage.getOutputCols(), stage.labelsArray)}
+    if isinstance(stage, OneHotEncoderModel):
+        return {out: [F.when(values[name][0] == float(level), 1.0).otherwise(0.0) for level in range(size)]
+                for name, out, size in zip(stage.getInputCols(), stage.getOutputCols(), stage.categorySizes)}
+    if isinstance(stage, VectorAssembler):
+        return {stage.getOutputCol(): [value for name in stage.getInputCols() for value in values[name]]}
+    if isinstance(stage, StandardScalerModel):
+        return {stage.getOutputCol(): _standardised(values[stage.getInputCol()], stage)}
+    raise TypeError(f"feature pipeline stage {type(stage).__name__} is not one build_feature_pipeline makes")
+
+
+def _imputed(name: str, surrogate: float, missing: float, data_type: DataType) -> Column:
+    # As ImputerModel: nulls and the missing value (NaN, which equals NaN in Spark SQL) take the surrogate.
+    value = F.col(name).cast("double")
+    filled = F.when(value.isNull() | (value == missing), F.lit(float(surrogate))).otherwise(value)
+    return filled.cast(data_type).cast("double")
+
+
+def _index(value: Column, labels: list[str]) -> Column:
+    # As StringIndexerModel with handleInvalid="keep": a label's position, or one past the last.
+    positions = F.create_map(*[part for i, label in enumerate(labels) for part in (F.lit(label), F.lit(float(i)))])
+    return F.coalesce(F.element_at(positions, value), F.lit(float(len(labels))))
+
+
+def _standardised(entries: list[Column], scaler: StandardScalerModel) -> list[Column]:
+    # As StandardScalerModel: minus the mean (withMean), times 1 / std (withStd), 0 where the std is 0.
+    shifts = scaler.mean.toArray() if scaler.getWithMean() else np.zeros(len(entries))
+    scales = [1.0 / s if s != 0 else 0.0 for s in scaler.std.toArray()] if scaler.getWithStd() else [1.0] * len(entries)
+    return [(entry - float(shift)) * float(scale) for entry, shift, scale in zip(entries, shifts, scales)]
 
 
 def _ordinal_col(name: str) -> str:

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from pyspark.ml.evaluation import ClusteringEvaluator
+from pyspark.ml.functions import array_to_vector
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,12 @@ def silhouette(df: DataFrame, *, vector_col: str, segment_col: str = "segment") 
 
     Parameters
     ----------
-    df : rows with a Vector column and an integer segment column.
-    vector_col : the Vector column to measure in (e.g. ``latent_vector`` or ``features``).
+    df : rows with a Vector or numeric array column and an integer segment column.
+    vector_col : the column to measure in (e.g. ``latent_vector`` or ``features``).
     segment_col : the segment id column.
     """
+    if isinstance(df.schema[vector_col].dataType, ArrayType):
+        df = df.withColumn(vector_col, array_to_vector(vector_col))
     evaluator = ClusteringEvaluator(
         featuresCol=vector_col,
         predictionCol=segment_col,

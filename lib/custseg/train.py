@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 from pyspark import StorageLevel
-from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from custseg import gates, io, model_store, outputs
 from custseg.catalog import open_catalog_in_background
@@ -151,7 +151,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
 def training_sample(featured: DataFrame, *, rows: int, limit: int, seed: int) -> np.ndarray:
     """A seeded sample of at most ``limit`` feature vectors, moved to the driver through Arrow."""
     sampled = bounded_sample(featured, rows=rows, limit=limit, seed=seed)
-    table = sampled.select(vector_to_array(FEATURES_COL, "float32").alias("f")).toArrow()
+    table = sampled.select(F.col(FEATURES_COL).cast("array<float>").alias("f")).toArrow()
     vectors = table.column("f").combine_chunks()
     return vectors.flatten().to_numpy().reshape(len(vectors), -1)
 

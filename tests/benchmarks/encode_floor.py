@@ -21,8 +21,8 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.functions import arrow_udf, pandas_udf
 
 from bench import CONFIG, local_session
@@ -83,7 +83,7 @@ def identity_pandas(vectors: DataFrame) -> DataFrame:
     def same(values: pd.Series) -> pd.Series:
         return values
 
-    return vectors.select(same(vector_to_array(FEATURES_COL, "float32")).alias("v"))
+    return vectors.select(same(F.col(FEATURES_COL).cast("array<float>")).alias("v"))
 
 
 def identity_arrow(vectors: DataFrame) -> DataFrame:
@@ -91,7 +91,7 @@ def identity_arrow(vectors: DataFrame) -> DataFrame:
     def same(batches: Iterator[pa.Array]) -> Iterator[pa.Array]:
         yield from batches
 
-    return vectors.select(same(vector_to_array(FEATURES_COL, "float32")).alias("v"))
+    return vectors.select(same(F.col(FEATURES_COL).cast("array<float>")).alias("v"))
 
 
 def timed_noop(build: Callable[[], DataFrame]) -> float:

@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 
 from bench import CONFIG
 from custseg.config import load_config
-from custseg.features import FEATURES_COL, build_feature_pipeline, transform_features
+from custseg.features import FEATURES_COL, build_feature_pipeline
 
 
 def main(data: str) -> None:
@@ -23,7 +23,7 @@ def main(data: str) -> None:
     columns = load_config(CONFIG).columns
     customers = spark.read.parquet(data)
     features = build_feature_pipeline(columns, encoding="index").fit(customers)
-    featured = transform_features(features, customers).cache()
+    featured = features.transform(customers).cache()
     kmeans = KMeans(k=7, seed=42, maxIter=20, featuresCol=FEATURES_COL, predictionCol="segment").fit(featured)
     segments = kmeans.transform(featured).select(columns.id, "segment")
     segments.write.mode("overwrite").parquet("segments")

@@ -107,7 +107,6 @@ class Dataset:
 
 def load(spark, overrides: list[str]) -> Dataset:
     """Read a snapshot as the train job does and run the project's feature pipeline for both encodings."""
-    from pyspark.ml.functions import vector_to_array
     from pyspark.sql import functions as F
 
     from custseg.config import load_config
@@ -121,7 +120,7 @@ def load(spark, overrides: list[str]) -> Dataset:
     for encoding in ("index", "onehot"):
         model = build_feature_pipeline(columns, encoding=encoding).fit(customers)
         rows = transform_features(model, customers).orderBy(F.col(columns.id).cast("long")).select(
-            vector_to_array(FEATURES_COL).alias("f"), F.col(columns.label).cast("string").alias("label"),
+            F.col(FEATURES_COL).alias("f"), F.col(columns.label).cast("string").alias("label"),
             *[F.col(c).isNull().cast("double").alias(c) for c in columns.numeric]).toPandas()
         features[encoding] = np.stack(rows["f"].to_numpy())
     missing = rows[columns.numeric].to_numpy()
