@@ -23,7 +23,7 @@ def main(data: str) -> None:
     columns = load_config(CONFIG).columns
     customers = spark.read.parquet(data)
     features = build_feature_pipeline(columns, encoding="index").fit(customers)
-    featured = features.transform(customers).cache()
+    featured = features.transform(customers).select(*customers.columns, FEATURES_COL).cache()
     kmeans = KMeans(k=7, seed=42, maxIter=20, featuresCol=FEATURES_COL, predictionCol="segment").fit(featured)
     segments = kmeans.transform(featured).select(columns.id, "segment")
     segments.write.mode("overwrite").parquet("segments")
