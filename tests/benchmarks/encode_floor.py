@@ -39,7 +39,7 @@ def main() -> None:
     spark = local_session()
     config = load_config(CONFIG)
     customers = spark.read.parquet(args.data)
-    features = build_feature_pipeline(config.columns, encoding="index").fit(customers)
+    features = build_feature_pipeline(config.columns, encoding=config.features.encoding).fit(customers)
     vectors = transform_features(features, customers).select(FEATURES_COL).cache()
     rows = vectors.count()
     weights = random_weights(input_dim=len(vectors.first()[0]), hidden=list(config.autoencoder.hidden_layers),

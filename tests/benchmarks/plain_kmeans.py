@@ -1,5 +1,6 @@
-"""The plain Spark ML job custseg is measured against: the same feature pipeline and KMeans (k = 7,
-20 iterations, seeded) on every row, no autoencoder, segments written as a Parquet table.
+"""The plain Spark ML job custseg is measured against: the same feature pipeline (the shipped config's
+encoding) and KMeans (k = 7, 20 iterations, seeded) on every row, no autoencoder, segments written
+as a Parquet table.
 
     spark-submit --properties-file conf/spark-defaults.conf tests/benchmarks/plain_kmeans.py DATA
 
@@ -20,9 +21,10 @@ from custseg.features import FEATURES_COL, build_feature_pipeline
 
 def main(data: str) -> None:
     spark = SparkSession.builder.appName("plain-kmeans").getOrCreate()
-    columns = load_config(CONFIG).columns
+    config = load_config(CONFIG)
+    columns = config.columns
     customers = spark.read.parquet(data)
-    features = build_feature_pipeline(columns, encoding="index").fit(customers)
+    features = build_feature_pipeline(columns, encoding=config.features.encoding).fit(customers)
     featured = features.transform(customers).select(*customers.columns, FEATURES_COL).cache()
     kmeans = KMeans(k=7, seed=42, maxIter=20, featuresCol=FEATURES_COL, predictionCol="segment").fit(featured)
     segments = kmeans.transform(featured).select(columns.id, "segment")
