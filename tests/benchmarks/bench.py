@@ -1,12 +1,15 @@
-"""What the benchmark scripts share: the generated data's config and an in-process local session."""
+"""What the benchmark scripts share: the generated data's config, an in-process local session and timed passes."""
 
 from __future__ import annotations
 
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 CONFIG = Path(__file__).resolve().parents[2] / "conf" / "generated.yaml"
 
@@ -20,3 +23,24 @@ def local_session() -> SparkSession:
              .config("spark.ui.showConsoleProgress", "false").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def timed_passes(passes: dict[str, Callable[[], DataFrame]], *, rows: int, repeats: int, heading: str) -> dict[str, float]:
+    """Run each pass to Spark's no-op sink, alternating, ``repeats`` times; print a Markdown table of them.
+
+    Returns the median seconds of each pass. ``heading`` (what the rows are) leads the printed table.
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in passes}
+    for _ in range(repeats):
+        for name, build in passes.items():
+            start = time.perf_counter()
+            build().write.format("noop").mode("overwrite").save()
+            seconds[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    print(f"\n{rows:,} rows, {heading}, {os.cpu_count()} cores, local[*], median of {repeats}\n")
+    print("| pass | median s | runs s | rows/s |")
+    print("|---|---:|---|---:|")
+    for name, median in medians.items():
+        runs = ", ".join(f"{s:.1f}" for s in seconds[name])
+        print(f"| {name} | {median:.2f} | {runs} | {rows / median:,.0f} |")
+    return medians

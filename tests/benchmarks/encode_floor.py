@@ -13,10 +13,7 @@ values). Prints the median seconds of each and the ratios.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import time
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -25,7 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.functions import arrow_udf, pandas_udf
 
-from bench import CONFIG, local_session
+from bench import CONFIG, local_session, timed_passes
 from custseg.config import load_config
 from custseg.encode import AutoencoderWeights, DenseLayer, encode
 from custseg.features import FEATURES_COL, build_feature_pipeline, transform_features
@@ -50,17 +47,8 @@ def main() -> None:
         "encode": lambda: encode(vectors, weights=weights, features_col=FEATURES_COL).select(
             "latent", "reconstruction_error", "reconstruction_abs_error"),
     }
-    seconds: dict[str, list[float]] = {name: [] for name in passes}
-    for _ in range(args.repeats):
-        for name, build in passes.items():
-            seconds[name].append(timed_noop(build))
-    medians = {name: statistics.median(values) for name, values in seconds.items()}
-    print(f"\n{rows:,} rows, {os.cpu_count()} cores, local[*], median of {args.repeats}\n")
-    print("| pass | median s | runs s | rows/s |")
-    print("|---|---:|---|---:|")
-    for name, median in medians.items():
-        runs = ", ".join(f"{s:.1f}" for s in seconds[name])
-        print(f"| {name} | {median:.2f} | {runs} | {rows / median:,.0f} |")
+    medians = timed_passes(passes, rows=rows, repeats=args.repeats,
+                           heading=f"{len(vectors.first()[0])} {config.features.encoding} features")
     print(f"\nencode / identity pandas UDF = {medians['encode'] / medians['identity pandas UDF']:.2f}")
     print(f"encode / identity Arrow UDF = {medians['encode'] / medians['identity Arrow UDF']:.2f}")
     spark.stop()
@@ -92,12 +80,6 @@ def identity_arrow(vectors: DataFrame) -> DataFrame:
         yield from batches
 
     return vectors.select(same(F.col(FEATURES_COL).cast("array<float>")).alias("v"))
-
-
-def timed_noop(build: Callable[[], DataFrame]) -> float:
-    start = time.perf_counter()
-    build().write.format("noop").mode("overwrite").save()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

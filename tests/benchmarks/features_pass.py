@@ -13,16 +13,11 @@ values as column expressions). Prints the median seconds of each and their ratio
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import time
-from typing import Callable
 
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from bench import CONFIG, local_session
+from bench import CONFIG, local_session, timed_passes
 from custseg.config import load_config
 from custseg.features import FEATURES_COL, build_feature_pipeline, transform_features
 
@@ -43,27 +38,10 @@ def main() -> None:
         "column expressions": lambda: transform_features(model, customers).select(
             F.col(FEATURES_COL).cast("array<float>").alias("f")),
     }
-    seconds: dict[str, list[float]] = {name: [] for name in passes}
-    for _ in range(args.repeats):
-        for name, build in passes.items():
-            seconds[name].append(timed_noop(build))
-    medians = {name: statistics.median(values) for name, values in seconds.items()}
-    print(f"\n{rows:,} rows, {config.features.encoding} encoding, {os.cpu_count()} cores, local[*], "
-          f"median of {args.repeats}\n")
-    print("| pass | median s | runs s | rows/s |")
-    print("|---|---:|---|---:|")
-    for name, median in medians.items():
-        runs = ", ".join(f"{s:.1f}" for s in seconds[name])
-        print(f"| {name} | {median:.2f} | {runs} | {rows / median:,.0f} |")
+    medians = timed_passes(passes, rows=rows, repeats=args.repeats, heading=f"{config.features.encoding} encoding")
     print(f"\ncolumn expressions / Spark ML transform = "
           f"{medians['column expressions'] / medians['Spark ML transform']:.2f}")
     spark.stop()
-
-
-def timed_noop(build: Callable[[], DataFrame]) -> float:
-    start = time.perf_counter()
-    build().write.format("noop").mode("overwrite").save()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":
