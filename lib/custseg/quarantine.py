@@ -43,7 +43,7 @@ def flag_rows(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
     code = F.coalesce(*[F.when(failed, F.lit(code)) for failed, code, _ in checks])
     reason = F.coalesce(*[F.when(failed, text) for failed, _, text in checks])
     texts = cleaning.as_text(raw, [columns.id, *columns.inputs, *([columns.label] if columns.label else [])])
-    flagged = texts.withColumns({REASON_CODE_COL: code, REASON_COL: reason})
+    flagged = cleaning.parse_values(texts, columns).withColumns({REASON_CODE_COL: code, REASON_COL: reason})
     flagged = _flag_duplicates(flagged, id_col=columns.id)
     # The record as text only where a row is rejected: a usable row's would be cached for nothing.
     record = F.when(F.col(REASON_CODE_COL).isNotNull(), record_text())
@@ -72,11 +72,11 @@ def _checks(columns: ColumnsConfig) -> list[tuple[Column, str, Column]]:
         (F.col(columns.id).isNull(), "missing_id", F.lit(f"the id column {columns.id} is empty")),
     ]
     for name in columns.numeric:
-        checks.append((cleaning.unparseable(F.col(name)), "unparseable_number",
+        checks.append((cleaning.unparseable(name), "unparseable_number",
                        F.concat(F.lit(f"{name} '"), F.col(name), F.lit("' is not a number"))))
     for name, bounds in columns.ranges.items():
         allowed = f"[{bounds[0]:g}, {bounds[1]:g}]"
-        checks.append((cleaning.outside(F.col(name), bounds), "out_of_range",
+        checks.append((cleaning.outside(name, bounds), "out_of_range",
                        F.concat(F.lit(f"{name} "), F.col(name),
                                 F.lit(f" is outside {allowed} (columns.ranges.{name})"))))
     return checks
