@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from pyspark.testing import assertDataFrameEqual
 
 from custseg import io
-from custseg.config import ColumnsConfig
+from custseg.config import ColumnsConfig, load_config
+from custseg.generator import generate_customers
 from custseg.quarantine import flag_rows, split_rejected
+from support import ROOT
 
 COLUMNS = ColumnsConfig(
     id="ID", numeric=["Age", "Size"], nominal=["Gender", "Job"], ordinal={"Score": ["Low", "High"]}, label=None,
@@ -118,3 +122,15 @@ def test_only_rejected_rows_keep_their_record(spark):
         "1": None,
         "2": '{"ID":"2","Age":"abc","Size":"2","Gender":"Male","Job":"Artist","Score":"Low"}',
     }
+
+
+def test_the_reads_generated_methods_are_small_enough_for_the_jit(spark, capsys):
+    # HotSpot compiles no method of more than 8,000 bytes of bytecode: the read then runs in the
+    # bytecode interpreter, as it did with the parsing nested in the checks and the typing.
+    columns = load_config(ROOT / "conf" / "generated.yaml").columns
+    raw = io.raw_customers(generate_customers(spark, rows=100, seed=1), columns=columns, origin="test")
+    flagged = flag_rows(raw, columns=columns)
+    flagged.collect()
+    flagged.explain(mode="codegen")
+    sizes = [int(size) for size in re.findall(r"maxMethodCodeSize:(\d+)", capsys.readouterr().out)]
+    assert sizes and max(sizes) <= 8000, sizes
