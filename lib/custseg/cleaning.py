@@ -28,7 +28,7 @@ def text(column: Column) -> Column:
 
 
 def as_text(raw: DataFrame, names: list[str]) -> DataFrame:
-    """``raw`` with the named columns replaced by their :func:`text`, the input of every rule below.
+    """``raw`` with the named columns replaced by their :func:`text`, the input of :func:`parse_values`.
 
     Trimming once, in its own projection, keeps the rules' expressions small: nested in every
     rule, the trimming made query planning take seconds.
@@ -69,11 +69,11 @@ def number(value: Column) -> Column:
 
 
 def level(value: Column, levels: list[str]) -> Column:
-    """The declared level spelled as in the config, matched on the lower-cased text; null when missing or unknown."""
-    spellings: dict[str, str] = {}
-    for declared in levels:
-        spellings.setdefault(declared.strip().lower(), declared)
-    lookup = F.create_map(*[F.lit(text) for pair in spellings.items() for text in pair])
+    """The declared level spelled as in the config, matched on the lower-cased text; null when missing or unknown.
+
+    The config's validation keeps the lower-cased levels distinct, as the map's keys must be.
+    """
+    lookup = F.create_map(*[F.lit(text) for declared in levels for text in (declared.strip().lower(), declared)])
     return lookup[F.lower(value)]
 
 
