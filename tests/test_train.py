@@ -47,11 +47,6 @@ def second_run(spark, config, first_run):
     return train.run(spark, config, run_date=DAY2)
 
 
-def _one_start(config):
-    # The gates do not need the same segments on every retrain: one KMeans start is enough.
-    return dataclasses.replace(config, clustering=dataclasses.replace(config.clustering, n_init=1))
-
-
 def _segments(spark, run_date):
     return spark.table("e2e.customer_segments").where(F.col("run_date") == run_date)
 
@@ -156,15 +151,24 @@ def test_same_config_and_seed_give_identical_segments(spark, first_run, second_r
     assert first.where(F.col("previous_segment").isNotNull()).count() == 0 and first.count() == 7
 
 
-def test_a_retrain_with_another_seed_finds_the_same_segments_under_their_ids(spark, config, second_run, tmp_path):
-    models = Path(second_run.bundle).parent
-    active = model_store.active_version(models)
-    # The same customers as the generated input of the earlier runs, trained with another seed.
-    same_customers = tmp_path / "customers"
+@pytest.fixture(scope="module")
+def warned_retrain(spark, config, second_run, tmp_path_factory):
+    """A retrain with another seed on the same customers, whose quality gate fails but only warns.
+
+    Returns the run and the model version that was active before it.
+    """
+    active = model_store.active_version(Path(second_run.bundle).parent)
+    # The same customers as the generated input of the earlier runs.
+    same_customers = tmp_path_factory.mktemp("same") / "customers"
     io.write_files(generate_customers(spark, rows=ROWS, seed=config.seed), str(same_customers), fmt="parquet")
     other_config = dataclasses.replace(
-        config, seed=8, input=dataclasses.replace(config.input, path=str(same_customers), format="parquet"))
-    other = train.run(spark, other_config, run_date=DAY3)
+        config, seed=8, input=dataclasses.replace(config.input, path=str(same_customers), format="parquet"),
+        gates=dataclasses.replace(config.gates, min_segment_share=0.5, on_failure="warn"))
+    return train.run(spark, other_config, run_date=DAY3), active
+
+
+def test_a_retrain_with_another_seed_finds_the_same_segments_under_their_ids(spark, warned_retrain):
+    other, active = warned_retrain
     assert model_store.read_manifest(other.bundle)["matched_against"] == active
     matches = spark.table("e2e.segment_matches").where(F.col("run_date") == DAY3).collect()
     # Principal latent coordinates give another seed the same geometry: every segment is found again.
@@ -190,7 +194,9 @@ def test_model_versions_lists_every_model_with_the_active_one(spark, first_run, 
 
 
 def test_a_failed_gate_stops_the_run_before_anything_is_written(spark, config, second_run):
-    strict = dataclasses.replace(_one_start(config), gates=dataclasses.replace(config.gates, min_segment_share=0.5))
+    # One KMeans start: the run stops at the gate, whatever segments it finds.
+    strict = dataclasses.replace(config, clustering=dataclasses.replace(config.clustering, n_init=1),
+                                 gates=dataclasses.replace(config.gates, min_segment_share=0.5))
     models = Path(second_run.bundle).parent
     bundles = sorted(p.name for p in models.iterdir())
     with pytest.raises(GateFailure, match=r"^quality gate failed: the smallest segment holds \d+\.\d\d% of the "
@@ -201,13 +207,9 @@ def test_a_failed_gate_stops_the_run_before_anything_is_written(spark, config, s
     assert not report_path(config.output, DAY4).exists()
 
 
-def test_a_gate_that_only_warns_commits_but_does_not_promote(spark, config, second_run):
-    lenient = dataclasses.replace(_one_start(config), gates=dataclasses.replace(config.gates, min_segment_share=0.5,
-                                                                                on_failure="warn"))
-    models = Path(second_run.bundle).parent
-    active = model_store.active_version(models)
-    warned = train.run(spark, lenient, run_date=DAY4)
-    assert model_store.active_version(models) == active != warned.model_version
-    assert spark.table("e2e.run_metrics").where(F.col("run_date") == DAY4).count() == 1
+def test_a_gate_that_only_warns_commits_but_does_not_promote(spark, warned_retrain):
+    warned, active = warned_retrain
+    assert model_store.active_version(Path(warned.bundle).parent) == active != warned.model_version
+    assert spark.table("e2e.run_metrics").where(F.col("run_date") == DAY3).count() == 1
     status = {r.version: r.status for r in spark.table("e2e.model_versions").collect()}
     assert status[warned.model_version] == "retired" and status[active] == "active"
