@@ -1,4 +1,7 @@
-"""Shared fixtures: a local[2] SparkSession with a Hive catalog in a temporary warehouse; one CLI run for all."""
+"""Shared fixtures: a local[2] SparkSession with a Hive catalog in a temporary warehouse; one CLI run for all.
+
+Also the order in which pytest-xdist hands the modules to its workers: the longest first.
+"""
 
 from __future__ import annotations
 
