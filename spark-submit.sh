@@ -89,7 +89,7 @@ run_job() {
     ship_to_cluster
   fi
   # The JIT leaves generated methods over 8,000 bytes to the interpreter. The read's stay below
-  # (test_quarantine.py), a config with many more columns may not: -XX:-DontCompileHugeMethods
+  # (test_quarantine.py); a config with many more columns may not: -XX:-DontCompileHugeMethods
   # compiles them too (with it, a read of 1M rows went from 28-36 s to 17-23 s; RESULTS.md).
   local jvm="-XX:-DontCompileHugeMethods -Dlog4j2.configurationFile=file:$ROOT/conf/log4j2.properties"
   exec "$VENV/bin/spark-submit" \
