@@ -57,7 +57,9 @@ def customers(spark):
 
 
 def test_profiles_whole_table(spark, customers):
-    result = segment_profiles(customers, numeric_cols=["Age", "Income"], categorical_cols=["Gender", "Profession"])
+    profiles = segment_profiles(customers, numeric_cols=["Age", "Income"], categorical_cols=["Gender", "Profession"])
+    assert profiles.sizes == {0: 4, 1: 2, 2: 1}
+    result = profiles.table
     assert [(f.name, f.dataType) for f in result.schema] == [(f.name, f.dataType) for f in PROFILE_SCHEMA]
     expected = spark.createDataFrame(EXPECTED, PROFILE_SCHEMA)
     assertDataFrameEqual(result, expected, checkRowOrder=True, rtol=1e-9, atol=1e-9)
@@ -65,12 +67,13 @@ def test_profiles_whole_table(spark, customers):
 
 def test_profiles_only_one_kind_and_custom_names(spark, customers):
     renamed = customers.withColumnRenamed("segment", "cluster")
-    numeric = segment_profiles(renamed, segment_col="cluster", numeric_cols=["Age", "Income"], categorical_cols=[])
+    numeric = segment_profiles(renamed, segment_col="cluster", numeric_cols=["Age", "Income"],
+                               categorical_cols=[]).table
     expected_numeric = spark.createDataFrame([r for r in EXPECTED if r[4] is None], PROFILE_SCHEMA)
     assertDataFrameEqual(numeric, expected_numeric, checkRowOrder=True, rtol=1e-9, atol=1e-9)
 
     categorical = segment_profiles(renamed, segment_col="cluster", numeric_cols=[], categorical_cols=["Gender"],
-                                   missing_level="unknown")  # fmt: skip
+                                   missing_level="unknown").table  # fmt: skip
     expected_categorical = sorted(
         (r[:4] + ("unknown" if r[4] == "(missing)" else r[4],) + r[5:] for r in EXPECTED if r[3] == "Gender"),
         key=lambda r: (r[0], r[4]),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from pyspark.sql import DataFrame
-
 from custseg.config import GatesConfig
 
 log = logging.getLogger("custseg")
@@ -16,12 +14,11 @@ class GateFailure(RuntimeError):
     """A quality gate failed and the config says to stop: one line naming the gate and what to do."""
 
 
-def failed_gates(segmented: DataFrame, *, silhouette: float, drift_verdict: str | None,
+def failed_gates(segment_sizes: dict[int, int], *, silhouette: float, drift_verdict: str | None,
                  gates: GatesConfig) -> list[str]:
-    """One phrase per failed gate; empty when the run may commit."""
+    """One phrase per failed gate; empty when the run may commit. ``segment_sizes``: customers per segment."""
     failures = []
-    sizes = [row["count"] for row in segmented.groupBy("segment").count().collect()]
-    smallest = min(sizes) / sum(sizes)
+    smallest = min(segment_sizes.values()) / sum(segment_sizes.values())
     if smallest < gates.min_segment_share:
         failures.append(f"the smallest segment holds {smallest:.2%} of the customers, below "
                         f"gates.min_segment_share {gates.min_segment_share:.2%}")

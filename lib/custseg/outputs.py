@@ -27,7 +27,7 @@ from custseg.config import ColumnsConfig, MetricsConfig
 from custseg.drift import DRIFT_SCHEMA
 from custseg.features import FEATURES_COL, transform_features
 from custseg.metrics import LabelAgreement, label_agreement, segmentation_quality
-from custseg.profiles import segment_profiles
+from custseg.profiles import Profiles, segment_profiles
 from custseg.sampling import expected_sample
 
 log = logging.getLogger("custseg")
@@ -87,7 +87,7 @@ class Measurements:
     """What a run measures on its segments: quality figures, profiles, agreement with the label."""
 
     metrics: dict[str, float]
-    profiles: DataFrame
+    profiles: Profiles
     agreement: Agreement
 
 
@@ -103,7 +103,7 @@ def without_vectors(segmented: DataFrame) -> DataFrame:
 
 def measure(segmented: DataFrame, columns: ColumnsConfig, feature_model: PipelineModel, *, rows: int,
             settings: MetricsConfig, seed: int) -> Measurements:
-    """Quality metrics and label agreement (computed now) and segment profiles (lazy) of ``segmented``.
+    """Quality metrics, segment profiles and label agreement of ``segmented``, computed now.
 
     ``segmented`` is in :func:`without_vectors`' shape and holds ``rows`` rows; ``feature_model``
     is the pipeline that made its features. The silhouettes are measured on a seeded sample of
@@ -132,7 +132,7 @@ def agreement_with_label(segmented: DataFrame, label: Optional[str]) -> Agreemen
 def run_tables(*, segmented: DataFrame, rejected: DataFrame, measured: Measurements,
                columns: ColumnsConfig, model_version: str, run_date: date) -> dict[str, DataFrame]:
     """The per-customer, per-segment, per-label and quarantine tables of one run, keyed by table name."""
-    profiles, agreement = measured.profiles, measured.agreement
+    profiles, agreement = measured.profiles.table, measured.agreement
     stamp = [F.lit(model_version).alias("model_version"), F.lit(run_date).alias("run_date")]
     tables = {
         "customer_segments": segmented.select(

@@ -65,7 +65,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
         measured = outputs.measure(segmented, columns, model.features, rows=rows_segmented,
                                    settings=config.metrics, seed=config.seed)
         drifted = _drift(segmented, model, config)
-    gates.enforce(gates.failed_gates(segmented, silhouette=measured.metrics["silhouette"],
+    gates.enforce(gates.failed_gates(measured.profiles.sizes, silhouette=measured.metrics["silhouette"],
                                      drift_verdict=overall_verdict(drifted) if drifted else None,
                                      gates=config.gates), config.gates)
 

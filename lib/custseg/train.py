@@ -101,7 +101,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
         measured = outputs.measure(segmented, columns, feature_model, rows=rows_segmented,
                                    settings=config.metrics, seed=config.seed)
         reference = reference_profile(segmented, columns)
-    passed = gates.enforce(gates.failed_gates(segmented, silhouette=measured.metrics["silhouette"],
+    passed = gates.enforce(gates.failed_gates(measured.profiles.sizes, silhouette=measured.metrics["silhouette"],
                                               drift_verdict=None, gates=config.gates), config.gates)
 
     with timer.stage("write") as facts:
