@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 from scipy.stats import ks_2samp
 
 from custseg.config import ColumnsConfig, DriftConfig
 from custseg.drift import drift_rows, overall_verdict, reference_profile
+from custseg.profiles import segment_profiles
 
 COLUMNS = ColumnsConfig(id="ID", numeric=["Age", "Score"], nominal=["Job"], ordinal={}, label=None)
 SCHEMA = "ID string, Age double, Score double, Job string, segment int, reconstruction_error double"
@@ -20,10 +23,15 @@ def _frame(spark, rng, n, *, age_shift=0.0, jobs=("a", "b"), error=1.0):
     return spark.createDataFrame(rows, SCHEMA)
 
 
+def _counted(segmented):
+    """The profiles the job measures before drift: drift takes its level and segment counts from them."""
+    return segment_profiles(segmented, numeric_cols=COLUMNS.numeric, categorical_cols=COLUMNS.categorical)
+
+
 @pytest.fixture(scope="module")
 def reference(spark):
     train = _frame(spark, np.random.default_rng(1), 3000)
-    return train, reference_profile(train, COLUMNS)
+    return train, reference_profile(train, COLUMNS, _counted(train))
 
 
 def test_reference_cdf_is_the_share_at_or_below_each_quantile(reference):
@@ -35,6 +43,14 @@ def test_reference_cdf_is_the_share_at_or_below_each_quantile(reference):
     assert age["cdf"][-1] == 1.0 and age["rows"] == len(ages) == 2999
 
 
+def test_reference_level_and_segment_shares_are_the_training_snapshot_s(reference):
+    train, profile = reference
+    rows = train.collect()
+    jobs, segments = Counter(r.Job for r in rows), Counter(str(r.segment) for r in rows)
+    assert profile["categorical"]["Job"] == {job: count / len(rows) for job, count in jobs.items()}
+    assert profile["segment_shares"] == {segment: count / len(rows) for segment, count in segments.items()}
+
+
 def _by_feature(rows):
     names = ("feature", "kind", "ks", "p", "psi", "reference", "current", "verdict")
     return {row[0]: dict(zip(names, row)) for row in rows}
@@ -43,7 +59,7 @@ def _by_feature(rows):
 def test_a_snapshot_like_the_training_one_does_not_drift(spark, reference):
     _, profile = reference
     new = _frame(spark, np.random.default_rng(2), 2000)
-    rows = _by_feature(drift_rows(new, profile, DriftConfig()))
+    rows = _by_feature(drift_rows(new, profile, DriftConfig(), _counted(new)))
     assert set(rows) == {"Age", "Score", "Job", "reconstruction_error", "segment_shares"}
     assert all(row["verdict"] == "ok" for row in rows.values()), rows
     assert rows["Age"]["p"] > 0.01 and rows["Age"]["psi"] < 0.05
@@ -52,7 +68,7 @@ def test_a_snapshot_like_the_training_one_does_not_drift(spark, reference):
 def test_ks_statistic_equals_scipy_s_and_a_shift_is_graded(spark, reference):
     train, profile = reference
     new = _frame(spark, np.random.default_rng(3), 2000, age_shift=5.0)
-    rows = _by_feature(drift_rows(new, profile, DriftConfig()))
+    rows = _by_feature(drift_rows(new, profile, DriftConfig(), _counted(new)))
     ages = [r.Age for r in train.where("Age IS NOT NULL").collect()]
     new_ages = [r.Age for r in new.where("Age IS NOT NULL").collect()]
     expected = ks_2samp(ages, new_ages)
@@ -68,7 +84,7 @@ def test_ks_statistic_equals_scipy_s_and_a_shift_is_graded(spark, reference):
 def test_psi_of_levels_and_reconstruction_ratio_have_their_verdicts(spark, reference):
     _, profile = reference
     new = _frame(spark, np.random.default_rng(4), 2000, jobs=("a", "b", "c"), error=1.3)
-    rows = drift_rows(new, profile, DriftConfig())
+    rows = drift_rows(new, profile, DriftConfig(), _counted(new))
     found = _by_feature(rows)
     shares_new = {j: new.where(f"Job = '{j}'").count() / 2000 for j in "abc"}
     shares_old = {"a": profile["categorical"]["Job"]["a"], "b": profile["categorical"]["Job"]["b"], "c": 1e-4}

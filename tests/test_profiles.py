@@ -59,6 +59,8 @@ def customers(spark):
 def test_profiles_whole_table(spark, customers):
     profiles = segment_profiles(customers, numeric_cols=["Age", "Income"], categorical_cols=["Gender", "Profession"])
     assert profiles.sizes == {0: 4, 1: 2, 2: 1}
+    assert profiles.levels == {"Gender": {"M": 3, "F": 3, "(missing)": 1},
+                               "Profession": {"Engineer": 2, "Artist": 2, "Doctor": 1, "(missing)": 1, "Lawyer": 1}}
     result = profiles.table
     assert [(f.name, f.dataType) for f in result.schema] == [(f.name, f.dataType) for f in PROFILE_SCHEMA]
     expected = spark.createDataFrame(EXPECTED, PROFILE_SCHEMA)

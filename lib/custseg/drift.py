@@ -14,6 +14,8 @@ Scoring compares the new snapshot with it (:func:`drift_rows`), with Spark aggre
 - ``segment_shares``: PSI over the segments.
 
 Each row gets a verdict, ``ok``, ``warn`` or ``retrain``, by the thresholds of ``drift`` in the config.
+The level and segment counts are the segment profiles' (:mod:`custseg.profiles`), which the job
+computes anyway: drift counts only the numeric columns itself.
 """
 
 from __future__ import annotations
@@ -28,27 +30,29 @@ from pyspark.sql import functions as F
 from scipy.stats import kstwobign
 
 from custseg.config import ColumnsConfig, DriftConfig
+from custseg.profiles import Profiles
 
 MISSING = "(missing)"
 DRIFT_SCHEMA = ("feature string, kind string, ks_statistic double, ks_p_value double, psi double, "
                 "reference double, current double, verdict string")
 _QUANTILES = [i / 1000 for i in range(1001)]
 _SHARE_FLOOR = 1e-4  # PSI of an empty bin would be infinite
-_CDF, _BINS, _LEVELS = "cdf", "bins", "levels"
-_SEGMENT, _ERROR = "segment", "reconstruction_error"
+_CDF, _BINS = "cdf", "bins"
+_ERROR = "reconstruction_error"
 
 
-def reference_profile(segmented: DataFrame, columns: ColumnsConfig) -> dict[str, Any]:
+def reference_profile(segmented: DataFrame, columns: ColumnsConfig, counted: Profiles) -> dict[str, Any]:
     """What drift is measured against, from the training run's segmented customers: small, JSON-ready.
 
-    Three passes over ``segmented`` whatever the number of columns: the quantiles, the means, the histograms.
+    Three passes over ``segmented`` whatever the number of columns: the quantiles, the means, the
+    numeric histograms. The level and segment counts are ``counted``'s, the profiles of ``segmented``.
     """
     quantiles = segmented.approxQuantile(list(columns.numeric), _QUANTILES, 0.001) if columns.numeric else []
     grids = {name: sorted(set(q)) for name, q in zip(columns.numeric, quantiles)}
     # The sketch answers every probability alike, so the deciles are the grid's every 100th quantile.
     deciles = {name: sorted(set(q[100:1000:100])) for name, q in zip(columns.numeric, quantiles)}
     means = _means(segmented, columns.numeric)
-    counts = _histograms(segmented, grids=grids, deciles=deciles, levels=columns.categorical)
+    counts = _histograms(segmented, grids=grids, deciles=deciles)
     numeric = {}
     for name in columns.numeric:
         cdf = counts[(name, _CDF)]
@@ -62,21 +66,23 @@ def reference_profile(segmented: DataFrame, columns: ColumnsConfig) -> dict[str,
         }
     return {
         "numeric": numeric,
-        "categorical": {name: _shares(counts[(name, _LEVELS)]) for name in columns.categorical},
+        "categorical": {name: _shares(counted.levels[name]) for name in columns.categorical},
         "reconstruction_error": means[_ERROR],
-        "segment_shares": _shares(counts[(_SEGMENT, _LEVELS)]),
+        "segment_shares": _shares(_segment_counts(counted)),
     }
 
 
-def drift_rows(segmented: DataFrame, reference: dict[str, Any], thresholds: DriftConfig) -> list[tuple]:
+def drift_rows(segmented: DataFrame, reference: dict[str, Any], thresholds: DriftConfig,
+               counted: Profiles) -> list[tuple]:
     """One row per feature in :data:`DRIFT_SCHEMA` order, comparing a scored snapshot with ``reference``.
 
-    Two passes over ``segmented``: the means and the histograms on the reference's grids.
+    Two passes over ``segmented``: the means and the numeric histograms on the reference's grids. The
+    level and segment counts are ``counted``'s, the profiles of ``segmented``.
     """
     numeric, categorical = reference["numeric"], reference["categorical"]
     means = _means(segmented, list(numeric))
     counts = _histograms(segmented, grids={name: ref["grid"] for name, ref in numeric.items()},
-                         deciles={name: ref["deciles"] for name, ref in numeric.items()}, levels=list(categorical))
+                         deciles={name: ref["deciles"] for name, ref in numeric.items()})
     rows = []
     for name, ref in numeric.items():
         cdf = counts[(name, _CDF)]
@@ -88,14 +94,14 @@ def drift_rows(segmented: DataFrame, reference: dict[str, Any], thresholds: Drif
                          _grade(gap, thresholds.ks_warn, thresholds.ks_retrain))
         rows.append((name, "numeric", gap, p_value, psi, ref["mean"], means[name], verdict))
     for name, ref in categorical.items():
-        psi = _psi_of_shares(ref, _shares(counts[(name, _LEVELS)]))
+        psi = _psi_of_shares(ref, _shares(counted.levels[name]))
         rows.append((name, "categorical", None, None, psi, None, None,
                      _grade(psi, thresholds.psi_warn, thresholds.psi_retrain)))
     before, now = reference["reconstruction_error"], means[_ERROR]
     ratio = now / before if before else math.inf
     rows.append(("reconstruction_error", "reconstruction_error", None, None, None, before, now,
                  _grade(ratio, thresholds.reconstruction_warn, thresholds.reconstruction_retrain)))
-    psi = _psi_of_shares(reference["segment_shares"], _shares(counts[(_SEGMENT, _LEVELS)]))
+    psi = _psi_of_shares(reference["segment_shares"], _shares(_segment_counts(counted)))
     rows.append(("segment_shares", "segment_shares", None, None, psi, None, None,
                  _grade(psi, thresholds.psi_warn, thresholds.psi_retrain)))
     return rows
@@ -112,35 +118,35 @@ def _means(df: DataFrame, numeric: list[str]) -> dict[str, float | None]:
     return {name: row[name] for name in [*numeric, _ERROR]}
 
 
-def _histograms(df: DataFrame, *, grids: dict[str, list[float]], deciles: dict[str, list[float]],
-                levels: list[str]) -> dict[tuple[str, str], dict[str, int]]:
-    """Every count drift needs, in one pass: ``(column, kind) -> {bucket: rows}``.
+def _histograms(df: DataFrame, *, grids: dict[str, list[float]],
+                deciles: dict[str, list[float]]) -> dict[tuple[str, str], dict[str, int]]:
+    """Every count of the numeric columns, in one pass: ``(column, kind) -> {bucket: rows}``.
 
     Kinds: :data:`_CDF` buckets split just above each grid point (a value equal to a grid point
-    counts at or below it), :data:`_BINS` the decile bins, :data:`_LEVELS` the levels of a
-    categorical column or of the segment. Missing values are the bucket :data:`MISSING`.
+    counts at or below it), :data:`_BINS` the decile bins. Missing values are the bucket :data:`MISSING`.
     """
     buckets = [(name, _CDF, [-math.inf, *[math.nextafter(p, math.inf) for p in grid], math.inf])
                for name, grid in grids.items()]
     buckets += [(name, _BINS, [-math.inf, *cuts, math.inf]) for name, cuts in deciles.items()]
+    counts: dict[tuple[str, str], dict[str, int]] = {(name, kind): {} for name, kind, _ in buckets}
+    if not buckets:
+        return counts
     outputs = [f"__bucket{i}" for i in range(len(buckets))]
-    bucketed = df
-    if buckets:
-        bucketed = Bucketizer(splitsArray=[splits for _, _, splits in buckets],
-                              inputCols=[f"__value{i}" for i in range(len(buckets))], outputCols=outputs).transform(
-            df.select("*", *[F.col(name).cast("double").alias(f"__value{i}")
-                             for i, (name, _, _) in enumerate(buckets)]))
-    entries = [(name, kind, F.col(out).cast("int").cast("string")) for (name, kind, _), out in zip(buckets, outputs)]
-    entries += [(name, _LEVELS, F.col(name).cast("string")) for name in levels]
-    entries.append((_SEGMENT, _LEVELS, F.col("segment").cast("string")))
+    bucketed = Bucketizer(splitsArray=[splits for _, _, splits in buckets],
+                          inputCols=[f"__value{i}" for i in range(len(buckets))], outputCols=outputs).transform(
+        df.select("*", *[F.col(name).cast("double").alias(f"__value{i}") for i, (name, _, _) in enumerate(buckets)]))
     keyed = F.explode(F.array(*[
         F.struct(F.lit(name).alias("column"), F.lit(kind).alias("kind"),
-                 F.coalesce(bucket, F.lit(MISSING)).alias("bucket"))
-        for name, kind, bucket in entries]))
-    counts: dict[tuple[str, str], dict[str, int]] = {(name, kind): {} for name, kind, _ in entries}
+                 F.coalesce(F.col(out).cast("int").cast("string"), F.lit(MISSING)).alias("bucket"))
+        for (name, kind, _), out in zip(buckets, outputs)]))
     for row in bucketed.select(keyed.alias("k")).groupBy("k.column", "k.kind", "k.bucket").count().collect():
         counts[(row["column"], row["kind"])][row["bucket"]] = row["count"]
     return counts
+
+
+def _segment_counts(counted: Profiles) -> dict[str, int]:
+    """Customers per segment, keyed as the reference keeps them (the id as text)."""
+    return {str(segment): size for segment, size in counted.sizes.items()}
 
 
 def _present(counts: dict[str, int]) -> int:

@@ -15,6 +15,8 @@ from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DoubleType, IntegerType, LongType, StringType, StructField, StructType
 
+from custseg.features import MISSING_LEVEL
+
 PROFILE_SCHEMA = StructType(
     [
         StructField("segment", IntegerType()),
@@ -33,9 +35,14 @@ PROFILE_SCHEMA = StructType(
 
 @dataclass(frozen=True)
 class Profiles:
-    """The profiles of a segmentation: customers per segment, and the long table (``PROFILE_SCHEMA``)."""
+    """The profiles of a segmentation: the long table (``PROFILE_SCHEMA``) and the counts it was built from.
+
+    ``sizes``: customers per segment; ``levels``: customers per level of each categorical column, over
+    all segments (a null counted as the missing level).
+    """
 
     sizes: dict[int, int]
+    levels: dict[str, dict[str, int]]
     table: DataFrame
 
 
@@ -49,7 +56,7 @@ def segment_profiles(
     segment_col: str = "segment",
     numeric_cols: list[str],
     categorical_cols: list[str],
-    missing_level: str = "(missing)",
+    missing_level: str = MISSING_LEVEL,
 ) -> Profiles:
     """Per-segment characteristics as a long table (schema ``PROFILE_SCHEMA``), computed now.
 
@@ -74,11 +81,15 @@ def segment_profiles(
     total = sum(sizes.values())
     shares = {segment: size / total for segment, size in sizes.items()}
     rows = _numeric_rows(per_segment, numeric_cols, shares)
+    levels: dict[str, dict[str, int]] = {name: {} for name in categorical_cols}
     if categorical_cols:
-        rows += _categorical_rows(_level_counts(df, segment_col, categorical_cols, missing_level), sizes, shares)
+        counts = _level_counts(df, segment_col, categorical_cols, missing_level)
+        rows += _categorical_rows(counts, sizes, shares)
+        for r in counts:
+            levels[r["feature"]][r["level"]] = levels[r["feature"]].get(r["level"], 0) + r["count"]
     # Nulls first: a numeric row's level is null.
     rows.sort(key=lambda r: (r[0], r[3], r[4] is not None, r[4] or ""))
-    return Profiles(sizes=sizes, table=df.sparkSession.createDataFrame(rows, PROFILE_SCHEMA))
+    return Profiles(sizes=sizes, levels=levels, table=df.sparkSession.createDataFrame(rows, PROFILE_SCHEMA))
 
 
 def _sizes_and_numeric(df: DataFrame, segment_col: str, numeric_cols: list[str]) -> list[Row]:

@@ -17,6 +17,7 @@ from custseg.config import JobConfig
 from custseg.drift import drift_rows, overall_verdict
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, transform_features
+from custseg.profiles import Profiles
 from custseg.publish import commit_run, stage_run_tables
 from custseg.report import publish_run_report
 from custseg.snapshot import effective_config, read_snapshot
@@ -64,7 +65,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
     with timer.stage("metrics"):
         measured = outputs.measure(segmented, columns, model.features, rows=rows_segmented,
                                    settings=config.metrics, seed=config.seed)
-        drifted = _drift(segmented, model, config)
+        drifted = _drift(segmented, model, config, measured.profiles)
     gates.enforce(gates.failed_gates(measured.profiles.sizes, silhouette=measured.metrics["silhouette"],
                                      drift_verdict=overall_verdict(drifted) if drifted else None,
                                      gates=config.gates), config.gates)
@@ -99,12 +100,12 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
                              report=report)
 
 
-def _drift(segmented: DataFrame, model: model_store.SavedModel, config: JobConfig) -> list[tuple]:
+def _drift(segmented: DataFrame, model: model_store.SavedModel, config: JobConfig, counted: Profiles) -> list[tuple]:
     reference = model.manifest.get("reference")
     if reference is None:
         log.info("no drift measured: model %s keeps no reference profile of its training snapshot", model.version)
         return []
-    rows = drift_rows(segmented, reference, config.drift)
+    rows = drift_rows(segmented, reference, config.drift, counted)
     log.info("drift against the training snapshot of model %s: %s (%s)", model.version, overall_verdict(rows),
              ", ".join(f"{row[0]} {row[-1]}" for row in rows))
     return rows

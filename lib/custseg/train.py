@@ -100,7 +100,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
     with timer.stage("metrics"):
         measured = outputs.measure(segmented, columns, feature_model, rows=rows_segmented,
                                    settings=config.metrics, seed=config.seed)
-        reference = reference_profile(segmented, columns)
+        reference = reference_profile(segmented, columns, measured.profiles)
     passed = gates.enforce(gates.failed_gates(measured.profiles.sizes, silhouette=measured.metrics["silhouette"],
                                               drift_verdict=None, gates=config.gates), config.gates)
 
