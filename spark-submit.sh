@@ -38,8 +38,12 @@ check_python() {
     || die "$("$PYTHON" -V 2>&1) is too old; custseg needs Python 3.10 or newer (set PYTHON=/path/to/python3.11)"
 }
 
+# The java that spark-submit starts.
+java_command() { echo "${JAVA_HOME:+$JAVA_HOME/bin/}java"; }
+
 check_java() {
-  local java="${JAVA_HOME:+$JAVA_HOME/bin/}java" version
+  local java version
+  java="$(java_command)"
   command -v "$java" >/dev/null || die "Java not found; install Java 17 or 21 (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
   # "17.0.9" names major version 17; Java 8 and older call themselves "1.8.0_392".
   version="$("$java" -version 2>&1 | sed -n 's/.*version "\(1\.\)\{0,1\}\([0-9]*\).*/\2/p' | head -n 1)"
@@ -92,12 +96,53 @@ run_job() {
   # (test_quarantine.py); a config with many more columns may not: -XX:-DontCompileHugeMethods
   # compiles them too (with it, a read of 1M rows went from 28-36 s to 17-23 s; RESULTS.md).
   local jvm="-XX:-DontCompileHugeMethods -Dlog4j2.configurationFile=file:$ROOT/conf/log4j2.properties"
-  exec "$VENV/bin/spark-submit" \
-    --master "$master" --deploy-mode "$mode" \
-    --properties-file "$ROOT/conf/spark-defaults.conf" \
-    --driver-java-options "$jvm -Dderby.stream.error.file=${TMPDIR:-/tmp}/custseg-derby.log" \
-    --conf "spark.executor.extraJavaOptions=$jvm" \
-    ${submit[@]+"${submit[@]}"} "$ROOT/jobs/$job.py" ${args[@]+"${args[@]}"}
+  local driver_jvm="$jvm -Dderby.stream.error.file=${TMPDIR:-/tmp}/custseg-derby.log" recording=""
+  [ "$mode" = cluster ] || use_class_archive
+  local spark_submit=("$VENV/bin/spark-submit"
+    --master "$master" --deploy-mode "$mode"
+    --properties-file "$ROOT/conf/spark-defaults.conf"
+    --driver-java-options "$driver_jvm"
+    --conf "spark.executor.extraJavaOptions=$jvm"
+    ${submit[@]+"${submit[@]}"} "$ROOT/jobs/$job.py" ${args[@]+"${args[@]}"})
+  [ -n "$recording" ] || exec "${spark_submit[@]}"
+  record_classes "${spark_submit[@]}"
+}
+
+# Class data sharing for a driver that runs here: its JVM maps the classes a train job loaded
+# from one archive instead of reading and verifying them from Spark's ~250 jars again, which
+# starts each command about 6 s sooner (RESULTS.md). The first train run records the archive,
+# again whenever Java or the Spark jars change. CUSTSEG_CLASS_ARCHIVE moves it (default: in the
+# virtualenv); set it empty to turn this off. Sets run_job's driver_jvm and recording.
+use_class_archive() {
+  local archive="${CUSTSEG_CLASS_ARCHIVE-$VENV/jvm-classes.jsa}"
+  [ -n "$archive" ] || return 0
+  # An archive that does not fit the JVM is not used: silently, so that it never mixes into output.
+  if [ -f "$archive" ] && [ "$(cat "$archive.stamp" 2>/dev/null)" = "$(class_archive_key)" ]; then
+    driver_jvm+=" -XX:SharedArchiveFile=$archive -Xlog:cds*=off"
+  elif [ "$job" = train ] && [ -w "$(dirname "$archive")" ]; then
+    recording="$archive"
+    driver_jvm+=" -XX:ArchiveClassesAtExit=$archive.$$ -Xlog:cds*=off"
+  fi
+}
+
+# What an archive is valid for: the Java build and the Spark jars it was recorded from. (Without
+# the options variables: java prints them with its version, and they differ from one run to another.)
+class_archive_key() {
+  { env -u JDK_JAVA_OPTIONS -u JAVA_TOOL_OPTIONS "$(java_command)" -version 2>&1; ls "$VENV"/lib/python3*/site-packages/pyspark/jars 2>/dev/null || true; } \
+    | cksum | cut -d' ' -f1
+}
+
+# Runs the spark-submit command line given (not exec'd: the archive is kept only if the job
+# succeeded) and exits with its status.
+record_classes() {
+  local status=0
+  echo "spark-submit.sh: recording the JVM classes this train run loads in $recording, so that later commands start faster (once; about 20 s more)" >&2
+  "$@" || status=$?
+  if [ "$status" -eq 0 ] && [ -s "$recording.$$" ] && mv "$recording.$$" "$recording"; then
+    class_archive_key > "$recording.stamp" || true
+  fi
+  rm -f "$recording.$$"
+  exit "$status"
 }
 
 # Sorts one option of run_job's command line into its variables (bash's dynamic scope).

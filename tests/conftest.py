@@ -139,3 +139,27 @@ def cli_workdir(shared_dir, cli_run) -> Iterator[Path]:
     """The directory of :func:`cli_run`, held by one test at a time: its embedded metastore admits one JVM."""
     with _exclusive(shared_dir / "cli.lock"):
         yield shared_dir / "cli"
+
+
+@pytest.fixture
+def fake_venv(tmp_path) -> Path:
+    """A stand-in for the virtualenv whose spark-submit prints its arguments, one a line, and submits nothing.
+
+    Its python is the tests' interpreter, which builds the real code zip and executor environment.
+    Like a JVM, its spark-submit writes the class archive that ``-XX:ArchiveClassesAtExit`` names;
+    it exits with ``FAKE_STATUS`` (default 0).
+    """
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    shutil.copy(Path(sys.executable).parents[1] / ".custseg-installed", venv)
+    spark_submit = "\n".join([
+        "set -f",
+        'printf "%s\\n" "$@"',
+        'for word in $*; do case "$word" in -XX:ArchiveClassesAtExit=*) echo classes > "${word#*=}" ;; esac; done',
+        'exit "${FAKE_STATUS:-0}"',
+    ])
+    for name, body in [("python", f'exec {sys.executable} "$@"'), ("spark-submit", spark_submit)]:
+        script = venv / "bin" / name
+        script.write_text(f"#!/usr/bin/env bash\n{body}\n", encoding="utf-8")
+        script.chmod(0o755)
+    return venv

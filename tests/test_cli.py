@@ -46,6 +46,45 @@ def test_train_then_sql_then_spark_sql(cli_workdir, cli_run):
     assert spark_sql.stdout.split() == ["2000"]
 
 
+def test_commands_map_the_jvm_classes_that_a_train_run_recorded(cli_workdir, cli_run, tmp_path):
+    archive = Path(sys.executable).parents[1] / "jvm-classes.jsa"
+    assert archive.is_file() and Path(f"{archive}.stamp").is_file()
+    # Every JVM the command starts logs where each class came from, in a file of its own.
+    log = f"-Xlog:class+load=info:file={tmp_path}/classes-%p.log"
+    submit("sql", "SELECT 1", cwd=cli_workdir, env={"JDK_JAVA_OPTIONS": f"{QUICK_START_JVM['JDK_JAVA_OPTIONS']} {log}"})
+    loaded = [line.split(" org.apache.spark.sql.SparkSession ", 1)[1] for path in tmp_path.glob("classes-*.log")
+              for line in path.read_text(encoding="utf-8").splitlines() if " org.apache.spark.sql.SparkSession " in line]
+    assert loaded == ["source: shared objects file (top)"]
+
+
+def _archive_options(result: subprocess.CompletedProcess) -> list[str]:
+    """The class archive's options among the driver's, as the fake virtualenv's spark-submit received them."""
+    lines = result.stdout.splitlines()
+    return [word for word in lines[lines.index("--driver-java-options") + 1].split()
+            if "Archive" in word or word.startswith("-Xlog:")]
+
+
+def test_the_first_train_run_that_succeeds_records_the_class_archive(fake_venv, tmp_path):
+    archive = tmp_path / "classes.jsa"
+    env = {"CUSTSEG_VENV": str(fake_venv), "CUSTSEG_CLASS_ARCHIVE": str(archive)}
+    train, score = ("train", "--conf", CONF), ("score", "--conf", CONF)
+    # Only a train run records (it loads the classes of every other command too), and only one that succeeds.
+    assert _archive_options(submit(*score, cwd=tmp_path, env=env)) == []
+    failed = submit(*train, cwd=tmp_path, check=False, env={**env, "FAKE_STATUS": "3"})
+    recording = _archive_options(failed)
+    assert failed.returncode == 3 and "recording the JVM classes this train run loads" in failed.stderr
+    assert recording[0].startswith(f"-XX:ArchiveClassesAtExit={archive}.") and recording[1:] == ["-Xlog:cds*=off"]
+    assert list(tmp_path.glob("classes.jsa*")) == []
+    submit(*train, cwd=tmp_path, env=env)
+    assert sorted(p.name for p in tmp_path.glob("classes.jsa*")) == ["classes.jsa", "classes.jsa.stamp"]
+    assert _archive_options(submit(*score, cwd=tmp_path, env=env)) == [f"-XX:SharedArchiveFile={archive}",
+                                                                        "-Xlog:cds*=off"]
+    assert _archive_options(submit(*score, cwd=tmp_path, env={**env, "CUSTSEG_CLASS_ARCHIVE": ""})) == []
+    # Recorded for another Java build or other Spark jars: recorded again by the next train run.
+    Path(f"{archive}.stamp").write_text("0\n", encoding="utf-8")
+    assert _archive_options(submit(*train, cwd=tmp_path, env=env))[0].startswith("-XX:ArchiveClassesAtExit=")
+
+
 def test_the_thrift_server_serves_the_tables_to_beeline(cli_workdir, cli_run):
     env = {**os.environ, **QUICK_START_JVM, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     with socket.socket() as probe:

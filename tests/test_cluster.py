@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -216,22 +215,6 @@ def test_kubernetes_client_mode_runs_the_driver_in_the_local_virtualenv(fake_ven
         "--conf", f"spark.pyspark.driver.python={fake_venv}/bin/python",
         f"{ROOT}/jobs/score.py", "--conf", CONF, "--input", "/data/snapshot",
     ]
-
-
-@pytest.fixture
-def fake_venv(tmp_path) -> Path:
-    """A stand-in for the virtualenv whose spark-submit prints its arguments, one a line, and submits nothing.
-
-    Its python is the tests' interpreter, which builds the real code zip and executor environment.
-    """
-    venv = tmp_path / "venv"
-    (venv / "bin").mkdir(parents=True)
-    shutil.copy(Path(sys.executable).parents[1] / ".custseg-installed", venv)
-    for name, body in [("python", f'exec {sys.executable} "$@"'), ("spark-submit", 'printf "%s\\n" "$@"')]:
-        script = venv / "bin" / name
-        script.write_text(f"#!/usr/bin/env bash\n{body}\n", encoding="utf-8")
-        script.chmod(0o755)
-    return venv
 
 
 def _common_options() -> list[str]:
