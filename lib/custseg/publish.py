@@ -18,10 +18,13 @@ from custseg.views import create_views
 
 
 def stage_run_tables(spark: SparkSession, tables: dict[str, DataFrame], *, database: str, run_date: date,
-                     model_version: str, run_id: str) -> RunCommit:
-    """Stage ``tables`` (:func:`custseg.outputs.run_tables`) and ``segment_transitions``, unseen until commit."""
+                     model_version: str, run_id: str, rows: int) -> RunCommit:
+    """Stage ``tables`` (:func:`custseg.outputs.run_tables`, of ``rows`` customers) and ``segment_transitions``.
+
+    Nothing is seen until the commit.
+    """
     previous = previous_run(spark, f"`{database}`.customer_segments", before=run_date)
-    moves = segment_transitions(tables["customer_segments"], previous)
+    moves = segment_transitions(tables["customer_segments"], previous, rows=rows)
     stamp = [F.lit(model_version).alias("model_version"), F.lit(run_date).alias("run_date")]
     commit = RunCommit(spark, database=database, run_date=run_date, run_id=run_id)
     for name, table in {**tables, "segment_transitions": moves.select("*", *stamp)}.items():

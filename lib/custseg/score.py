@@ -81,7 +81,8 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
             spark, model.segmentation.segment_ids, config.segments.names, model_version=model.version,
             run_date=run_date)
         commit = stage_run_tables(spark, tables, database=config.output.database, run_date=run_date,
-                                  model_version=model.version, run_id=model_store.new_version())
+                                  model_version=model.version, run_id=model_store.new_version(),
+                                  rows=rows_segmented)
         facts.update(tables=len(commit.tables))
 
     counts = dict(rows_read=snapshot.rows_read, rows_segmented=rows_segmented,

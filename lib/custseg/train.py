@@ -120,7 +120,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
         tables["segment_matches"] = outputs.segment_matches_frame(
             spark, ids.matches, previous_version=ids.previous_version, model_version=version, run_date=run_date)
         commit = stage_run_tables(spark, tables, database=config.output.database, run_date=run_date,
-                                  model_version=version, run_id=version)
+                                  model_version=version, run_id=version, rows=rows_segmented)
         facts.update(tables=len(commit.tables))
 
     counts = dict(rows_read=snapshot.rows_read, rows_segmented=rows_segmented,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+# Customers per partition on each side of the join, at most: each task's sort then fits a few MB.
+JOIN_ROWS_PER_PARTITION = 500_000
 
 
 @dataclass(frozen=True)
@@ -29,12 +33,12 @@ def previous_run(spark: SparkSession, table: str, *, before: date) -> PreviousRu
                        segments=rows.where(F.col("run_date") == F.lit(latest)).select("customer_id", "segment"))
 
 
-def segment_transitions(current: DataFrame, previous: PreviousRun | None) -> DataFrame:
+def segment_transitions(current: DataFrame, previous: PreviousRun | None, *, rows: int) -> DataFrame:
     """Customers per (from_segment, to_segment) since the previous run date.
 
     A null ``from_segment`` counts customers new since then, a null ``to_segment`` customers gone
     since then; on the first run date every customer is new. ``current`` holds ``customer_id``
-    and ``segment``.
+    and ``segment`` of ``rows`` customers.
     """
     now = current.select("customer_id", F.col("segment").alias("to_segment"))
     if previous is None:
@@ -42,7 +46,21 @@ def segment_transitions(current: DataFrame, previous: PreviousRun | None) -> Dat
         since = F.lit(None).cast("date")
     else:
         before = previous.segments.select("customer_id", F.col("segment").alias("from_segment"))
-        moves = before.join(now, "customer_id", "full_outer")
+        moves = _partitioned(before, rows).join(_partitioned(now, rows), "customer_id", "full_outer")
         since = F.lit(previous.run_date)
     return (moves.groupBy("from_segment", "to_segment").agg(F.count("*").alias("customers"))
             .select("from_segment", "to_segment", "customers", since.alias("previous_run_date")))
+
+
+def _partitioned(side: DataFrame, rows: int) -> DataFrame:
+    """One side of the join, in a partition per :data:`JOIN_ROWS_PER_PARTITION` customers when there are many.
+
+    Left to adaptive execution, the join's inputs are coalesced by their bytes: at 10M customers
+    into four partitions, whose sorts needed buffers of 64-128 MB that a 4g heap could not always
+    allocate (an OutOfMemoryError logged, then a spill). Spark raises the count to
+    ``spark.sql.shuffle.partitions`` when that is higher.
+    """
+    cores = side.sparkSession.sparkContext.defaultParallelism
+    if rows <= JOIN_ROWS_PER_PARTITION * cores:
+        return side
+    return side.repartition(math.ceil(rows / JOIN_ROWS_PER_PARTITION), "customer_id")

@@ -1,0 +1,42 @@
+"""Segment transitions: who moved where since the previous run date, counted in a join on the customer id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from pyspark.testing import assertDataFrameEqual
+
+from custseg import transitions
+from custseg.transitions import PreviousRun, segment_transitions
+
+BEFORE = dt.date(2026, 1, 1)
+SCHEMA = "from_segment int, to_segment int, customers long, previous_run_date date"
+
+
+def test_moves_new_and_gone_customers_are_counted_per_pair(spark):
+    previous = spark.createDataFrame([("a", 0), ("b", 0), ("c", 1), ("gone", 2)], "customer_id string, segment int")
+    current = spark.createDataFrame([("a", 0), ("b", 1), ("c", 1), ("new", 0)], "customer_id string, segment int")
+    moves = segment_transitions(current, PreviousRun(run_date=BEFORE, segments=previous), rows=4)
+    expected = [(0, 0, 1, BEFORE), (0, 1, 1, BEFORE), (1, 1, 1, BEFORE), (2, None, 1, BEFORE), (None, 0, 1, BEFORE)]
+    assertDataFrameEqual(moves, spark.createDataFrame(expected, SCHEMA))
+
+
+def test_on_the_first_run_date_every_customer_is_new(spark):
+    current = spark.createDataFrame([("a", 0), ("b", 1), ("c", 1)], "customer_id string, segment int")
+    expected = [(None, 0, 1, None), (None, 1, 2, None)]
+    assertDataFrameEqual(segment_transitions(current, None, rows=3), spark.createDataFrame(expected, SCHEMA))
+
+
+@pytest.mark.parametrize(("rows", "partitions"), [(1000, ["5"] * 4), (400, [])])
+def test_many_customers_are_joined_in_a_partition_per_join_rows_per_partition(spark, monkeypatch, rows, partitions):
+    monkeypatch.setattr(transitions, "JOIN_ROWS_PER_PARTITION", 200)
+    current = spark.range(rows).selectExpr("CAST(id AS STRING) AS customer_id", "CAST(id % 7 AS INT) AS segment")
+    previous = PreviousRun(run_date=BEFORE, segments=current.where(f"CAST(customer_id AS INT) < {rows - 100}"))
+    moves = segment_transitions(current, previous, rows=rows)
+    assert sum(row.customers for row in moves.collect()) == rows
+    # As adaptive execution ran them (its final and initial plans): 1,000 customers on both sides in
+    # ceil(1,000 / 200) partitions; up to 200 per core (two cores here), as adaptive execution chooses.
+    plan = moves._jdf.queryExecution().executedPlan().toString()
+    assert re.findall(r"Exchange hashpartitioning\(customer_id#\d+, (\d+)\), REPARTITION_BY_NUM", plan) == partitions
