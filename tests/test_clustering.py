@@ -46,6 +46,19 @@ def test_segments_are_numbered_by_size_and_distances_are_exact(blobs):
         assert r.distance == pytest.approx(expected, abs=1e-9)
 
 
+def test_segments_are_the_clusters_the_kmeans_model_predicts(spark, blobs):
+    # Points all over the plane, many between the blobs, where the nearest centroid is a close call.
+    segmentation = fit_segmentation(blobs, settings=ClusteringConfig(k=5, n_init=1), seed=3, rows=100)
+    points = np.random.default_rng(5).uniform(-5.0, 15.0, size=(2000, 2))
+    frame = with_latent_vector(spark.createDataFrame([(i, [float(v) for v in p]) for i, p in enumerate(points)],
+                                                     "id int, latent array<float>"))
+    predicted = {r.id: segmentation.segment_of_cluster[r.prediction]
+                 for r in segmentation.model.setPredictionCol("prediction").transform(frame).collect()}
+    assigned = {r.id: r.segment for r in assign_segments(frame, segmentation).collect()}
+    assert assigned == predicted
+    assert len(set(assigned.values())) == 5
+
+
 def test_same_seed_same_segments(blobs):
     first = assign_segments(blobs, fit_segmentation(blobs, settings=ClusteringConfig(k=4, n_init=1), seed=7, rows=100))
     second = assign_segments(blobs, fit_segmentation(blobs, settings=ClusteringConfig(k=4, n_init=1), seed=7, rows=100))

@@ -8,7 +8,7 @@ from pyspark.ml import PipelineModel
 from pyspark.ml.functions import vector_to_array
 
 from custseg.config import ColumnsConfig
-from custseg.features import build_feature_pipeline, feature_names, transform_features
+from custseg.features import build_feature_pipeline, feature_names, fit_feature_pipeline, transform_features
 
 COLUMNS = ColumnsConfig(id="ID", numeric=["Age"], nominal=["Gender"], ordinal={"Score": ["Low", "Average", "High"]},
                         label=None)
@@ -31,7 +31,7 @@ def training(spark):
 
 
 def test_index_encoding_imputes_maps_indexes_and_standardises(training):
-    model = build_feature_pipeline(COLUMNS, encoding="index").fit(training)
+    model = fit_feature_pipeline(COLUMNS, training, encoding="index")
     result = transform_features(model, training)
     assert result.columns == [*training.columns, "features"]
     # Age median 40; Score Low/Average/High -> 0/1/2, case-insensitive, missing -> median 1;
@@ -74,8 +74,22 @@ def test_features_are_the_values_of_the_pipelines_own_transform(spark, training,
                                   np.array([r.features for r in expected.collect()]))
 
 
+@pytest.mark.parametrize("encoding", ["index", "onehot"])
+def test_fitting_gives_the_model_that_the_pipelines_own_fit_gives(spark, encoding):
+    # A NaN and a missing age, a missing and an unknown ordinal level, a missing category.
+    frame = spark.createDataFrame(ROWS + [("5", float("nan"), "Extreme", "Other"), ("6", 7.0, None, None)], SCHEMA)
+    fitted = fit_feature_pipeline(COLUMNS, frame, encoding=encoding)
+    expected = build_feature_pipeline(COLUMNS, encoding=encoding).fit(frame)
+    assert [type(stage) for stage in fitted.stages] == [type(stage) for stage in expected.stages]
+    scaler, expected_scaler = fitted.stages[-1], expected.stages[-1]
+    np.testing.assert_allclose(scaler.mean.toArray(), expected_scaler.mean.toArray(), rtol=1e-12)
+    np.testing.assert_allclose(scaler.std.toArray(), expected_scaler.std.toArray(), rtol=1e-12)
+    np.testing.assert_array_equal(_vectors(transform_features(fitted, frame)),
+                                  _vectors(transform_features(expected, frame)))
+
+
 def test_fitted_pipeline_round_trips_through_save(training, tmp_path):
-    model = build_feature_pipeline(COLUMNS, encoding="index").fit(training)
+    model = fit_feature_pipeline(COLUMNS, training, encoding="index")
     model.save(str(tmp_path / "features"))
     loaded = PipelineModel.load(str(tmp_path / "features"))
     np.testing.assert_array_equal(_vectors(transform_features(loaded, training)),

@@ -112,14 +112,13 @@ def _kmeans(settings: ClusteringConfig, *, seed: int) -> KMeans:
     )
 
 
-def input_centroids(df: DataFrame, segmentation: Segmentation, *, features_col: str) -> dict[int, np.ndarray]:
+def input_centroids(df: DataFrame, segmentation: Segmentation, *, features_col: str,
+                    latent_col: str = "latent") -> dict[int, np.ndarray]:
     """Mean scaled input vector of each segment: what segments are matched on across model versions."""
-    predicted = segmentation.model.transform(df)
-    segment_ids = F.array(*[F.lit(s) for s in segmentation.segment_of_cluster])
+    assigned = assign_segments(df, segmentation, latent_col=latent_col)
     values = F.col(features_col)
     first = df.select(F.size(values).alias("d")).first()
-    rows = (predicted.groupBy(F.element_at(segment_ids, F.col(_PREDICTION_COL) + 1).alias("segment"))
-            .agg(*[F.avg(values[i]).alias(f"m{i}") for i in range(first["d"])]).collect())
+    rows = assigned.groupBy("segment").agg(*[F.avg(values[i]).alias(f"m{i}") for i in range(first["d"])]).collect()
     return {int(r["segment"]): np.array([r[f"m{i}"] for i in range(first["d"])]) for r in rows}
 
 
@@ -148,23 +147,21 @@ def match_segments(new: dict[int, np.ndarray], previous: dict[int, np.ndarray], 
 
 
 def assign_segments(df: DataFrame, segmentation: Segmentation, *, latent_col: str = "latent") -> DataFrame:
-    """Add ``segment`` (int) and ``distance`` (Euclidean, latent space, to the segment's centroid)."""
-    predicted = segmentation.model.transform(df)
-    segment_ids = F.array(*[F.lit(s) for s in segmentation.segment_of_cluster])
-    segment = F.element_at(segment_ids, F.col(_PREDICTION_COL) + 1)
-    centroid = F.element_at(_literal_matrix(np.array(segmentation.model.clusterCenters())),
-                            F.col(_PREDICTION_COL) + 1)
-    squared = F.aggregate(
-        F.zip_with(F.col(latent_col), centroid, lambda z, c: (z - c) * (z - c)),
-        F.lit(0.0).cast("double"),
-        lambda total, term: total + term,
-    )
-    return (
-        predicted.withColumn("segment", segment.cast("int"))
-        .withColumn("distance", F.sqrt(squared))
-        .drop(_PREDICTION_COL)
-    )
+    """Add ``segment`` (int), the segment of the nearest centroid, and ``distance`` (Euclidean, latent space) to it.
+
+    The nearest centroid as KMeans predicts it, the first of equally near ones in the model's order,
+    computed as column expressions from the centroids. The model's own ``transform`` turns every
+    latent array into an ML vector and back: 4.4 s against 1.1 s per pass over 10M customers on 2
+    cores, with the same segments and distances (RESULTS.md).
+    """
+    latent = F.col(latent_col)
+    centers = segmentation.model.clusterCenters()
+    squared = {f"__squared_{c}": _squared_distance(latent, center) for c, center in enumerate(centers)}
+    nearest = F.least(*[F.col(name) for name in squared])
+    segment = F.coalesce(*[F.when(F.col(name) == nearest, F.lit(segmentation.segment_of_cluster[c]))
+                           for c, name in enumerate(squared)])
+    return df.withColumns(squared).select(*df.columns, segment.alias("segment"), F.sqrt(nearest).alias("distance"))
 
 
-def _literal_matrix(matrix: np.ndarray) -> Column:
-    return F.array(*[F.array(*[F.lit(float(v)) for v in row]) for row in matrix])
+def _squared_distance(latent: Column, center: np.ndarray) -> Column:
+    return sum(((latent[i].cast("double") - float(v)) ** 2 for i, v in enumerate(center)), F.lit(0.0))

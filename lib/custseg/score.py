@@ -12,7 +12,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from custseg import gates, model_store, outputs
 from custseg.catalog import open_catalog_in_background
-from custseg.clustering import assign_segments, with_latent_vector
+from custseg.clustering import assign_segments
 from custseg.config import JobConfig
 from custseg.drift import drift_rows, overall_verdict
 from custseg.encode import encode
@@ -55,7 +55,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
 
     with timer.stage("encode") as facts:
         # Latent vector and segment of every customer in one pass, cached once.
-        encoded = with_latent_vector(encode(featured, weights=model.weights, features_col=FEATURES_COL))
+        encoded = encode(featured, weights=model.weights, features_col=FEATURES_COL)
         segmented = outputs.without_vectors(assign_segments(encoded, model.segmentation))
         segmented = segmented.persist(StorageLevel.MEMORY_AND_DISK)
         rows_segmented = segmented.count()

@@ -28,7 +28,7 @@ from custseg.catalog import RunCommit
 from custseg.clustering import LATENT_VECTOR_COL, assign_segments, fit_segmentation, with_latent_vector
 from custseg.config import ClusteringConfig, ConfigError, JobConfig
 from custseg.encode import encode
-from custseg.features import FEATURES_COL, build_feature_pipeline, transform_features
+from custseg.features import FEATURES_COL, fit_feature_pipeline, transform_features
 from custseg.metrics import inertia, separation, silhouette
 from custseg.report import REPORTS
 from custseg.report_plots import Plot, sweep_plot
@@ -127,7 +127,7 @@ def _latent_vectors(spark: SparkSession, config: JobConfig, *, k_max: int) -> tu
     from custseg.train import training_sample
 
     snapshot = read_snapshot(spark, config, k=k_max)
-    model = build_feature_pipeline(config.columns, encoding=config.features.encoding).fit(snapshot.customers)
+    model = fit_feature_pipeline(config.columns, snapshot.customers, encoding=config.features.encoding)
     featured = transform_features(model, snapshot.customers)
     sample = training_sample(featured, rows=snapshot.rows_usable, limit=config.autoencoder.sample_rows,
                              seed=config.seed)

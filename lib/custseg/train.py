@@ -26,7 +26,7 @@ from custseg.clustering import (
 from custseg.config import JobConfig
 from custseg.drift import reference_profile
 from custseg.encode import encode
-from custseg.features import FEATURES_COL, build_feature_pipeline, feature_names, transform_features
+from custseg.features import FEATURES_COL, feature_names, fit_feature_pipeline, transform_features
 from custseg.publish import commit_run, publish_model_versions, stage_run_tables
 from custseg.report import publish_run_report
 from custseg.sampling import bounded_sample
@@ -58,7 +58,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
     catalog_ready = open_catalog_in_background(spark, config.output.database)
 
     with timer.stage("features") as facts:
-        feature_model = build_feature_pipeline(columns, encoding=config.features.encoding).fit(snapshot.customers)
+        feature_model = fit_feature_pipeline(columns, snapshot.customers, encoding=config.features.encoding)
         featured = transform_features(feature_model, snapshot.customers)
         names = feature_names(columns, feature_model, encoding=config.features.encoding)
         facts.update(features=len(names))
@@ -90,7 +90,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
         facts.update(rows=fitting_rows, k=len(segmentation.segment_of_cluster))
 
     with timer.stage("encode") as facts:
-        encoded = with_latent_vector(encode(featured, weights=weights, features_col=FEATURES_COL))
+        encoded = encode(featured, weights=weights, features_col=FEATURES_COL)
         segmented = outputs.without_vectors(assign_segments(encoded, segmentation))
         segmented = segmented.persist(StorageLevel.MEMORY_AND_DISK)
         rows_segmented = segmented.count()

@@ -1,7 +1,8 @@
-"""What the benchmark scripts share: the generated data's config, an in-process local session and timed passes."""
+"""What the benchmark scripts share: their arguments, the generated data's config, an in-process local session and timed passes."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -12,6 +13,14 @@ from typing import Callable
 from pyspark.sql import DataFrame, SparkSession
 
 CONFIG = Path(__file__).resolve().parents[2] / "conf" / "generated.yaml"
+
+
+def pass_arguments(doc: str, source: str = "data") -> argparse.Namespace:
+    """The command line of a script that times passes: one ``source`` path and ``--repeats`` (3)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument(source)
+    parser.add_argument("--repeats", type=int, default=3)
+    return parser.parse_args()
 
 
 def local_session() -> SparkSession:

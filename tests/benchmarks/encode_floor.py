@@ -12,7 +12,6 @@ values). Prints the median seconds of each and the ratios.
 
 from __future__ import annotations
 
-import argparse
 from typing import Iterator
 
 import numpy as np
@@ -22,17 +21,14 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.functions import arrow_udf, pandas_udf
 
-from bench import CONFIG, local_session, timed_passes
+from bench import CONFIG, local_session, pass_arguments, timed_passes
 from custseg.config import load_config
 from custseg.encode import AutoencoderWeights, DenseLayer, encode
 from custseg.features import FEATURES_COL, build_feature_pipeline, transform_features
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("data")
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    args = pass_arguments(__doc__)
     spark = local_session()
     config = load_config(CONFIG)
     customers = spark.read.parquet(args.data)

@@ -12,21 +12,17 @@ values as column expressions). Prints the median seconds of each and their ratio
 
 from __future__ import annotations
 
-import argparse
 
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import functions as F
 
-from bench import CONFIG, local_session, timed_passes
+from bench import CONFIG, local_session, pass_arguments, timed_passes
 from custseg.config import load_config
 from custseg.features import FEATURES_COL, build_feature_pipeline, transform_features
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("data")
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    args = pass_arguments(__doc__)
     spark = local_session()
     config = load_config(CONFIG)
     customers = spark.read.parquet(args.data).cache()
