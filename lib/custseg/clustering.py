@@ -112,10 +112,9 @@ def _kmeans(settings: ClusteringConfig, *, seed: int) -> KMeans:
     )
 
 
-def input_centroids(df: DataFrame, segmentation: Segmentation, *, features_col: str,
-                    latent_col: str = "latent") -> dict[int, np.ndarray]:
+def input_centroids(df: DataFrame, segmentation: Segmentation, *, features_col: str) -> dict[int, np.ndarray]:
     """Mean scaled input vector of each segment: what segments are matched on across model versions."""
-    assigned = assign_segments(df, segmentation, latent_col=latent_col)
+    assigned = assign_segments(df, segmentation)
     values = F.col(features_col)
     first = df.select(F.size(values).alias("d")).first()
     rows = assigned.groupBy("segment").agg(*[F.avg(values[i]).alias(f"m{i}") for i in range(first["d"])]).collect()
