@@ -91,7 +91,29 @@ def test_separation_needs_two_segments(spark):
 def test_silhouette_matches_sklearn_sqeuclidean(small, random_latent):
     for df, x, labels in (small, random_latent):
         expected = silhouette_score(x, labels, metric="sqeuclidean")
-        assert silhouette(df, vector_col="latent_vector") == pytest.approx(expected, rel=1e-6)
+        assert silhouette(df, vector_col="latent") == pytest.approx(expected, rel=1e-6)
+
+
+def test_silhouette_of_wide_vectors_matches_sparks_evaluator_and_sklearn(spark):
+    # As wide as one-hot customer features, with 7 segments: each entry is read 8 times per row.
+    from pyspark.ml.evaluation import ClusteringEvaluator
+
+    rng = np.random.default_rng(11)
+    segments = rng.integers(0, 7, size=700)
+    points = rng.normal(size=(7, 40))[segments] + rng.normal(scale=0.8, size=(700, 40))
+    df = _latent_frame(spark, points.astype(np.float32), segments).withColumn(
+        "features", F.col("latent").cast("array<double>"))
+    evaluator = ClusteringEvaluator(featuresCol="latent_vector", predictionCol="segment",
+                                    distanceMeasure="squaredEuclidean")
+    expected = silhouette_score(points.astype(np.float32).astype(np.float64), segments, metric="sqeuclidean")
+    assert silhouette(df, vector_col="features") == pytest.approx(evaluator.evaluate(df), rel=1e-12)
+    assert silhouette(df, vector_col="features") == pytest.approx(expected, rel=1e-9)
+
+
+def test_silhouette_needs_two_segments(spark):
+    df = _latent_frame(spark, [(0.0, 1.0), (1.0, 2.0)], [0, 0])
+    with pytest.raises(ValueError, match="^silhouette needs at least 2 segments, got 1$"):
+        silhouette(df, vector_col="latent")
 
 
 def test_inertia(spark):
@@ -106,9 +128,9 @@ def test_segmentation_quality_sums_inertia_and_errors_in_the_separation_pass(sma
         "distance": F.col("segment") + 1.0,
         "reconstruction_error": F.col("segment") * 0.5,
         "reconstruction_abs_error": F.col("segment") * 0.25,
-        "features": F.col("latent_vector"),
+        "features": F.col("latent"),
     })
-    quality = segmentation_quality(measured, measured, latent_vector_col="latent_vector", features_col="features")
+    quality = segmentation_quality(measured, measured, features_col="features")
     spread = separation(df)
     assert quality["inertia"] == pytest.approx(((labels + 1.0) ** 2).sum())
     assert quality["reconstruction_mse"] == pytest.approx((labels * 0.5).mean())
@@ -123,10 +145,10 @@ def test_segmentation_quality_measures_silhouettes_on_the_sample_only(random_lat
     df, x, labels = random_latent
     measured = df.withColumns({
         "distance": F.lit(0.0), "reconstruction_error": F.lit(0.0), "reconstruction_abs_error": F.lit(0.0),
-        "features": F.col("latent_vector"),
+        "features": F.col("latent"),
     })
     sampled = measured.where(F.col("segment") != 3)
-    quality = segmentation_quality(measured, sampled, latent_vector_col="latent_vector", features_col="features")
+    quality = segmentation_quality(measured, sampled, features_col="features")
     kept = labels != 3
     expected = silhouette_score(x[kept], labels[kept], metric="sqeuclidean")
     assert (quality["silhouette"], quality["silhouette_input"]) == pytest.approx((expected, expected), rel=1e-6)

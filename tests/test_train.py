@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
@@ -15,9 +16,12 @@ from sklearn.metrics import silhouette_score
 from custseg import io, model_store, train
 from custseg.config import config_from_dict
 from custseg.encode import AutoencoderWeights
+from custseg.features import FEATURES_COL, fit_feature_pipeline, transform_features
 from custseg.gates import GateFailure
 from custseg.report import report_path
 from custseg.generator import generate_customers
+from custseg.sampling import bounded_sample
+from custseg.snapshot import effective_config, read_snapshot
 
 ROWS = 3000
 DAY1, DAY2, DAY3, DAY4 = (dt.date(2026, 1, day) for day in (1, 2, 3, 4))
@@ -45,6 +49,20 @@ def first_run(spark, config):
 @pytest.fixture(scope="module")
 def second_run(spark, config, first_run):
     return train.run(spark, config, run_date=DAY2)
+
+
+def test_the_samples_hold_the_features_a_sample_of_featured_customers_holds(spark, config):
+    # The job samples the customers before computing their features: the same rows in the same order.
+    snapshot = read_snapshot(spark, effective_config(config))
+    customers, rows = snapshot.customers, snapshot.rows_usable
+    model = fit_feature_pipeline(config.columns, customers, encoding="onehot")
+    expected = bounded_sample(transform_features(model, customers), rows=rows, limit=500, seed=7).toPandas()
+    sampled = train.sampled_features(model, customers, rows=rows, limit=500, seed=7).toPandas()
+    assert len(sampled) == 500
+    pd.testing.assert_frame_equal(sampled, expected)
+    np.testing.assert_array_equal(train.training_sample(model, customers, rows=rows, limit=500, seed=7),
+                                  np.stack(expected[FEATURES_COL]).astype(np.float32))
+    snapshot.release()
 
 
 def _segments(spark, run_date):

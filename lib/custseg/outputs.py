@@ -22,7 +22,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from custseg.clustering import LATENT_VECTOR_COL, SegmentMatch, with_latent_vector
+from custseg.clustering import SegmentMatch
 from custseg.config import ColumnsConfig, MetricsConfig
 from custseg.drift import DRIFT_SCHEMA
 from custseg.features import FEATURES_COL, transform_features
@@ -91,31 +91,30 @@ class Measurements:
     agreement: Agreement
 
 
-def without_vectors(segmented: DataFrame) -> DataFrame:
-    """``segmented`` without its feature and latent vectors, the shape a job caches.
+def without_features(segmented: DataFrame) -> DataFrame:
+    """``segmented`` without its scaled features, the shape a job caches.
 
-    The scaled features are the widest columns of a segmented row (dense, one number per level),
-    and both vectors are a deterministic function of columns that stay: :func:`measure` computes
-    them again for the silhouettes rather than keeping them for every customer.
+    The features are the widest column of a segmented row (one number per level), and a
+    deterministic function of columns that stay: :func:`measure` computes them again for the
+    input-space silhouette rather than keeping them for every customer.
     """
-    return segmented.drop(FEATURES_COL, LATENT_VECTOR_COL)
+    return segmented.drop(FEATURES_COL)
 
 
 def measure(segmented: DataFrame, columns: ColumnsConfig, feature_model: PipelineModel, *, rows: int,
             settings: MetricsConfig, seed: int) -> Measurements:
     """Quality metrics, segment profiles and label agreement of ``segmented``, computed now.
 
-    ``segmented`` is in :func:`without_vectors`' shape and holds ``rows`` rows; ``feature_model``
+    ``segmented`` is in :func:`without_features`' shape and holds ``rows`` rows; ``feature_model``
     is the pipeline that made its features. The silhouettes are measured on a seeded sample of
-    about ``settings.silhouette_rows`` of them, for which both vectors are computed again.
+    about ``settings.silhouette_rows`` of them, for which the features are computed again.
     """
     sampled = expected_sample(segmented, rows=rows, expected=settings.silhouette_rows, seed=seed)
     if sampled is not segmented:
         log.info("silhouettes measured on a seeded sample of about %s of %s customers (metrics.silhouette_rows)",
                  f"{settings.silhouette_rows:,}", f"{rows:,}")
-    vectors = with_latent_vector(transform_features(feature_model, sampled))
     return Measurements(
-        metrics=segmentation_quality(segmented, vectors, latent_vector_col=LATENT_VECTOR_COL,
+        metrics=segmentation_quality(segmented, transform_features(feature_model, sampled),
                                      features_col=FEATURES_COL),
         profiles=segment_profiles(segmented, numeric_cols=columns.numeric, categorical_cols=columns.categorical),
         agreement=agreement_with_label(segmented, columns.label),

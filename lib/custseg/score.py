@@ -56,7 +56,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
     with timer.stage("encode") as facts:
         # Latent vector and segment of every customer in one pass, cached once.
         encoded = encode(featured, weights=model.weights, features_col=FEATURES_COL)
-        segmented = outputs.without_vectors(assign_segments(encoded, model.segmentation))
+        segmented = outputs.without_features(assign_segments(encoded, model.segmentation))
         segmented = segmented.persist(StorageLevel.MEMORY_AND_DISK)
         rows_segmented = segmented.count()
         facts.update(rows=rows_segmented)

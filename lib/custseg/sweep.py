@@ -129,8 +129,8 @@ def _latent_vectors(spark: SparkSession, config: JobConfig, *, k_max: int) -> tu
     snapshot = read_snapshot(spark, config, k=k_max)
     model = fit_feature_pipeline(config.columns, snapshot.customers, encoding=config.features.encoding)
     featured = transform_features(model, snapshot.customers)
-    sample = training_sample(featured, rows=snapshot.rows_usable, limit=config.autoencoder.sample_rows,
-                             seed=config.seed)
+    sample = training_sample(model, snapshot.customers, rows=snapshot.rows_usable,
+                             limit=config.autoencoder.sample_rows, seed=config.seed)
     trained = autoencoder.train_autoencoder(sample, settings=config.autoencoder, seed=config.seed)
     weights = autoencoder.export_weights(trained.model)
     encoded = with_latent_vector(encode(featured, weights=weights, features_col=FEATURES_COL))
@@ -151,7 +151,7 @@ def _latent_sample(encoded: DataFrame, *, rows: int, seed: int) -> np.ndarray:
 def _measure(encoded: DataFrame, sample: np.ndarray, *, settings: ClusteringConfig, seed: int, rows: int) -> tuple:
     segmented = assign_segments(encoded, fit_segmentation(encoded, settings=settings, seed=seed, rows=rows))
     separated = separation(segmented)
-    row = (settings.k, inertia(segmented), silhouette(segmented, vector_col=LATENT_VECTOR_COL),
+    row = (settings.k, inertia(segmented), silhouette(segmented, vector_col="latent"),
            separated.davies_bouldin, separated.calinski_harabasz,
            stability(sample, k=settings.k, settings=settings, seed=seed))
     log.info("k %d: inertia %.1f, silhouette %.3f, Davies-Bouldin %.3f, Calinski-Harabasz %.1f, stability %.3f",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from pyspark import StorageLevel
+from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -66,8 +67,8 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
     with timer.stage("train") as facts:
         from custseg import autoencoder  # TensorFlow is imported on the driver only, and only here.
 
-        sample = training_sample(featured, rows=snapshot.rows_usable, limit=config.autoencoder.sample_rows,
-                                 seed=config.seed)
+        sample = training_sample(feature_model, snapshot.customers, rows=snapshot.rows_usable,
+                                 limit=config.autoencoder.sample_rows, seed=config.seed)
         trained = autoencoder.train_autoencoder(sample, settings=config.autoencoder, seed=config.seed)
         weights = autoencoder.export_weights(trained.model)
         if config.autoencoder.latent_space == "principal":
@@ -77,8 +78,8 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
     with timer.stage("cluster") as facts:
         # Only the bounded sample that KMeans fits on is encoded here; every customer is encoded
         # and assigned in one pass below, so that the job caches one frame of them, not two.
-        fitting = bounded_sample(featured, rows=snapshot.rows_usable, limit=config.clustering.sample_rows,
-                                 seed=config.seed)
+        fitting = sampled_features(feature_model, snapshot.customers, rows=snapshot.rows_usable,
+                                   limit=config.clustering.sample_rows, seed=config.seed)
         fitting = with_latent_vector(encode(fitting, weights=weights, features_col=FEATURES_COL))
         fitting = fitting.persist(StorageLevel.MEMORY_AND_DISK)
         fitting_rows = fitting.count()
@@ -91,7 +92,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
 
     with timer.stage("encode") as facts:
         encoded = encode(featured, weights=weights, features_col=FEATURES_COL)
-        segmented = outputs.without_vectors(assign_segments(encoded, segmentation))
+        segmented = outputs.without_features(assign_segments(encoded, segmentation))
         segmented = segmented.persist(StorageLevel.MEMORY_AND_DISK)
         rows_segmented = segmented.count()
         facts.update(rows=rows_segmented)
@@ -148,12 +149,23 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
                              report=report)
 
 
-def training_sample(featured: DataFrame, *, rows: int, limit: int, seed: int) -> np.ndarray:
-    """A seeded sample of at most ``limit`` feature vectors, moved to the driver through Arrow."""
-    sampled = bounded_sample(featured, rows=rows, limit=limit, seed=seed)
+def training_sample(feature_model: PipelineModel, customers: DataFrame, *, rows: int, limit: int,
+                    seed: int) -> np.ndarray:
+    """:func:`sampled_features` as an array, moved to the driver through Arrow."""
+    sampled = sampled_features(feature_model, customers, rows=rows, limit=limit, seed=seed)
     table = sampled.select(F.col(FEATURES_COL).cast("array<float>").alias("f")).toArrow()
     vectors = table.column("f").combine_chunks()
     return vectors.flatten().to_numpy().reshape(len(vectors), -1)
+
+
+def sampled_features(feature_model: PipelineModel, customers: DataFrame, *, rows: int, limit: int,
+                     seed: int) -> DataFrame:
+    """The features of a seeded sample of at most ``limit`` of the ``rows`` customers.
+
+    The customers are sampled first: Spark computes a projection below a sample taken of it, so a
+    sample of featured customers would compute every customer's features (RESULTS.md has the times).
+    """
+    return transform_features(feature_model, bounded_sample(customers, rows=rows, limit=limit, seed=seed))
 
 
 @dataclass(frozen=True)

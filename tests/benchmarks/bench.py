@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Callable
 
 from pyspark.sql import DataFrame, SparkSession
+
+from custseg.config import JobConfig, load_config
+from custseg.snapshot import Snapshot, effective_config, read_snapshot
 
 CONFIG = Path(__file__).resolve().parents[2] / "conf" / "generated.yaml"
 
@@ -21,6 +25,14 @@ def pass_arguments(doc: str, source: str = "data") -> argparse.Namespace:
     parser.add_argument(source)
     parser.add_argument("--repeats", type=int, default=3)
     return parser.parse_args()
+
+
+def generated_snapshot(spark: SparkSession, data: str) -> tuple[JobConfig, Snapshot]:
+    """The shipped config for generated customers, reading ``data``, and its snapshot as the jobs read it."""
+    config = load_config(CONFIG)
+    source = dataclasses.replace(config.input, path=data, format="parquet")
+    config = effective_config(dataclasses.replace(config, input=source))
+    return config, read_snapshot(spark, config)
 
 
 def local_session() -> SparkSession:

@@ -11,25 +11,19 @@ the ratio of their medians.
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import time
 
 import numpy as np
 
-from bench import CONFIG, local_session, pass_arguments
-from custseg.config import load_config
+from bench import generated_snapshot, local_session, pass_arguments
 from custseg.features import build_feature_pipeline, fit_feature_pipeline
-from custseg.snapshot import effective_config, read_snapshot
 
 
 def main() -> None:
     args = pass_arguments(__doc__)
     spark = local_session()
-    config = load_config(CONFIG)
-    source = dataclasses.replace(config.input, path=args.data, format="parquet")
-    config = effective_config(dataclasses.replace(config, input=source))
-    snapshot = read_snapshot(spark, config)
+    config, snapshot = generated_snapshot(spark, args.data)
     customers = snapshot.customers
     encoding = config.features.encoding
     fits = {
