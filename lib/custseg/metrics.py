@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
 
@@ -65,40 +65,45 @@ def silhouettes(df: DataFrame, *, vector_cols: list[str], segment_col: str = "se
     Pass 1 sums per segment its rows, vectors and squared norms; pass 2 gives each row its mean
     squared distance to every segment from those sums, ``|x|^2 - 2 x.s/n + q/n``. The evaluator
     reads an ML vector through user-defined functions, two passes per silhouette: both silhouettes
-    of a 10M-customer train run took it 13.0 s against 8.7 s on 2 cores (``silhouette_pass.py``, RESULTS.md).
+    of a 10M-customer train run took it 13.0 s against 8.7 s on 2 cores (``silhouette_pass.py``,
+    RESULTS.md).
     """
-    entries = _vector_entries(df, vector_cols, segment_col)
-    x = {c: [F.col(f"x{j}_{i}") for i in range(dim)] for j, (c, dim) in enumerate(entries.dims.items())}
-    norms = {c: sum((v * v for v in values), F.lit(0.0)) for c, values in x.items()}
-    sums = entries.frame.groupBy("segment").agg(
-        F.count(F.lit(1)).alias("n"), *[F.sum(norms[c]).alias(f"q{j}") for j, c in enumerate(x)],
-        *[F.sum(v).alias(f"s{j}_{i}") for j, c in enumerate(x) for i, v in enumerate(x[c])]).collect()
+    entries, x = _vector_entries(df, vector_cols, segment_col)
+    norms = [sum((v * v for v in values), F.lit(0.0)) for values in x]
+    sums = entries.groupBy("segment").agg(
+        F.count(F.lit(1)).alias("n"), *[F.sum(norm).alias(f"q{j}") for j, norm in enumerate(norms)],
+        *[F.sum(v).alias(f"s{j}_{i}") for j, values in enumerate(x) for i, v in enumerate(values)]).collect()
     if len(sums) < 2:
         raise ValueError(f"silhouette needs at least 2 segments, got {len(sums)}")
-    distances = entries.frame.select("segment", *[
-        (norms[c] + r[f"q{j}"] / r["n"] - 2.0 * sum((v * (r[f"s{j}_{i}"] / r["n"]) for i, v in enumerate(x[c])),
-                                                     F.lit(0.0))).alias(f"d{j}_{r['segment']}")
-        for j, c in enumerate(x) for r in sums])
+    distances = entries.select("segment", *[_mean_distance(values, norms[j], r, j).alias(f"d{j}_{r['segment']}")
+                                            for j, values in enumerate(x) for r in sums])
     size = {r["segment"]: r["n"] for r in sums}
     nearest = distances.select(*[part for j in range(len(x)) for part in _own_and_nearest(size, j)])
     means = nearest.agg(*[F.avg(_coefficient(F.col(f"a{j}"), F.col(f"b{j}"))).alias(f"m{j}")
                           for j in range(len(x))]).first()
-    return {c: float(means[f"m{j}"]) for j, c in enumerate(x)}
+    return {c: float(means[f"m{j}"]) for j, c in enumerate(vector_cols)}
 
 
-@dataclass(frozen=True)
-class _Entries:
-    frame: DataFrame  # segment and x{j}_{i}: entry i of vector column j
-    dims: dict[str, int]
+def _vector_entries(df: DataFrame, vector_cols: list[str],
+                    segment_col: str) -> tuple[DataFrame, list[list[Column]]]:
+    """``segment`` and each entry of each vector as a column of its own, ``x{j}_{i}``, and those columns.
+
+    The distances read each entry k + 1 times. As a column of its own an entry is computed once;
+    read from the vector in place, a feature expression would be repeated in every distance (with
+    the distances computed in one projection, that made generated code beyond the JVM's 64 KB limit).
+    """
+    first = df.select(*[F.size(c).alias(f"d{j}") for j, c in enumerate(vector_cols)]).first()
+    x = [[F.col(f"x{j}_{i}") for i in range(first[f"d{j}"] if first else 0)] for j in range(len(vector_cols))]
+    entries = df.select(F.col(segment_col).alias("segment"), *[
+        F.col(c)[i].cast("double").alias(f"x{j}_{i}") for j, c in enumerate(vector_cols) for i in range(len(x[j]))])
+    return entries, x
 
 
-def _vector_entries(df: DataFrame, vector_cols: list[str], segment_col: str) -> _Entries:
-    # Each entry becomes a column of its own: the distances read it k + 1 times.
-    first = df.select(*[F.size(c).alias(c) for c in vector_cols]).first()
-    dims = {c: first[c] if first else 0 for c in vector_cols}
-    frame = df.select(F.col(segment_col).alias("segment"), *[
-        F.col(c)[i].cast("double").alias(f"x{j}_{i}") for j, c in enumerate(vector_cols) for i in range(dims[c])])
-    return _Entries(frame=frame, dims=dims)
+def _mean_distance(x: list[Column], norm: Column, sums: Row, j: int) -> Column:
+    """A row's mean squared distance to the rows of the segment that ``sums`` sums: |x|^2 - 2 x.s/n + q/n."""
+    n = sums["n"]
+    dot = sum((v * (sums[f"s{j}_{i}"] / n) for i, v in enumerate(x)), F.lit(0.0))
+    return norm + sums[f"q{j}"] / n - 2.0 * dot
 
 
 def _own_and_nearest(size: dict[int, int], j: int) -> list[Column]:
@@ -332,8 +337,8 @@ def segmentation_quality(segmented: DataFrame, sampled: DataFrame, *, features_c
     ``segmented`` holds ``segment``, ``distance``, ``latent``, ``reconstruction_error`` and
     ``reconstruction_abs_error`` (both set on every row). The two silhouettes are measured on
     ``sampled``: rows of ``segmented`` (all of them or a sample) with the scaled input features
-    (an array) in ``features_col``. The inertia and the reconstruction errors are summed in the pass that
-    sums each segment's latent vectors, rather than in passes of their own.
+    (an array) in ``features_col``. The inertia and the reconstruction errors are summed in the
+    pass that sums each segment's latent vectors, rather than in passes of their own.
     """
     pass_1 = _segment_sums(segmented, "latent", "segment", totals={
         "inertia": F.col("distance") * F.col("distance"),
