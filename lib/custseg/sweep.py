@@ -19,13 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pyspark import StorageLevel
-from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg import model_store
 from custseg.catalog import RunCommit
-from custseg.clustering import LATENT_VECTOR_COL, assign_segments, fit_segmentation, with_latent_vector
+from custseg.clustering import assign_segments, fit_segmentation, with_latent_vector
 from custseg.config import ClusteringConfig, ConfigError, JobConfig
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, fit_feature_pipeline, transform_features
@@ -143,7 +142,7 @@ def _latent_vectors(spark: SparkSession, config: JobConfig, *, k_max: int) -> tu
 
 def _latent_sample(encoded: DataFrame, *, rows: int, seed: int) -> np.ndarray:
     sampled = bounded_sample(encoded, rows=rows, limit=STABILITY_ROWS, seed=seed)
-    table = sampled.select(vector_to_array(LATENT_VECTOR_COL).alias("z")).toArrow()
+    table = sampled.select(F.col("latent").cast("array<double>").alias("z")).toArrow()
     vectors = table.column("z").combine_chunks()
     return vectors.flatten().to_numpy().reshape(len(vectors), -1)
 

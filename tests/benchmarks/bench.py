@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: their arguments, the generated data's config, an in-process local session and timed passes."""
+"""What the benchmark scripts share: their arguments, generated customers read as the jobs read them,
+an in-process local session and timed passes."""
 
 from __future__ import annotations
 

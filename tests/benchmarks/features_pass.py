@@ -12,7 +12,6 @@ values as column expressions). Prints the median seconds of each and their ratio
 
 from __future__ import annotations
 
-
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import functions as F
 
