@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark import StorageLevel
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 from sklearn.metrics import silhouette_score
@@ -62,6 +63,15 @@ def test_the_samples_hold_the_features_a_sample_of_featured_customers_holds(spar
     pd.testing.assert_frame_equal(sampled, expected)
     np.testing.assert_array_equal(train.training_sample(model, customers, rows=rows, limit=500, seed=7),
                                   np.stack(expected[FEATURES_COL]).astype(np.float32))
+    snapshot.release()
+
+
+@pytest.mark.parametrize("cache, level", [("disk", StorageLevel.DISK_ONLY),
+                                          ("memory_and_disk", StorageLevel.MEMORY_AND_DISK)])
+def test_the_snapshot_is_cached_where_the_config_says(spark, config, cache, level):
+    chosen = dataclasses.replace(config, spark=dataclasses.replace(config.spark, cache=cache))
+    snapshot = read_snapshot(spark, effective_config(chosen))
+    assert snapshot._flagged.storageLevel == level
     snapshot.release()
 
 

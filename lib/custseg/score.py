@@ -7,7 +7,6 @@ import logging
 from datetime import date
 from pathlib import Path
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 from custseg import gates, model_store, outputs
@@ -20,6 +19,7 @@ from custseg.features import FEATURES_COL, transform_features
 from custseg.profiles import Profiles
 from custseg.publish import commit_run, stage_run_tables
 from custseg.report import publish_run_report
+from custseg.session import cache_level
 from custseg.snapshot import effective_config, read_snapshot
 from custseg.timing import StageTimer
 
@@ -57,7 +57,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
         # Latent vector and segment of every customer in one pass, cached once.
         encoded = encode(featured, weights=model.weights, features_col=FEATURES_COL)
         segmented = outputs.without_features(assign_segments(encoded, model.segmentation))
-        segmented = segmented.persist(StorageLevel.MEMORY_AND_DISK)
+        segmented = segmented.persist(cache_level(config))
         rows_segmented = segmented.count()
         facts.update(rows=rows_segmented)
     snapshot.check_accounting(rows_segmented)

@@ -6,13 +6,13 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg import cleaning, io, quarantine
 from custseg.config import ConfigError, JobConfig
 from custseg.generator import PLANTED_SEGMENT_COL, generate_customers
+from custseg.session import cache_level
 
 log = logging.getLogger("custseg")
 _FIRST_ROWS = 10_000
@@ -63,7 +63,7 @@ def read_snapshot(spark: SparkSession, config: JobConfig, *, k: int | None = Non
     :class:`custseg.config.ConfigError` when ``k`` is given and fewer distinct usable rows remain.
     """
     columns = config.columns
-    flagged = quarantine.flag_rows(_read(spark, config), columns=columns).persist(StorageLevel.MEMORY_AND_DISK)
+    flagged = quarantine.flag_rows(_read(spark, config), columns=columns).persist(cache_level(config))
     usable = F.col(quarantine.REASON_CODE_COL).isNull()
     counts = flagged.agg(F.count("*").alias("rows"), F.count(quarantine.REASON_CODE_COL).alias("bad"),
                          F.sum(F.when(usable, F.col(cleaning.UNSEEN_COL))).alias("unseen")).first()

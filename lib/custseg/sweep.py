@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -32,6 +31,7 @@ from custseg.metrics import inertia, separation, silhouette
 from custseg.report import REPORTS
 from custseg.report_plots import Plot, sweep_plot
 from custseg.sampling import bounded_sample
+from custseg.session import cache_level
 from custseg.snapshot import effective_config, read_snapshot
 
 log = logging.getLogger("custseg")
@@ -133,7 +133,7 @@ def _latent_vectors(spark: SparkSession, config: JobConfig, *, k_max: int) -> tu
     trained = autoencoder.train_autoencoder(sample, settings=config.autoencoder, seed=config.seed)
     weights = autoencoder.export_weights(trained.model)
     encoded = with_latent_vector(encode(featured, weights=weights, features_col=FEATURES_COL))
-    encoded = encoded.persist(StorageLevel.MEMORY_AND_DISK)
+    encoded = encoded.persist(cache_level(config))
     rows = encoded.count()
     log.info("latent vectors of %s customers ready; measuring k", f"{rows:,}")
     snapshot.release()

@@ -31,6 +31,7 @@ from custseg.features import FEATURES_COL, feature_names, fit_feature_pipeline, 
 from custseg.publish import commit_run, publish_model_versions, stage_run_tables
 from custseg.report import publish_run_report
 from custseg.sampling import bounded_sample
+from custseg.session import cache_level
 from custseg.snapshot import effective_config, read_snapshot
 from custseg.timing import StageTimer
 
@@ -93,7 +94,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
     with timer.stage("encode") as facts:
         encoded = encode(featured, weights=weights, features_col=FEATURES_COL)
         segmented = outputs.without_features(assign_segments(encoded, segmentation))
-        segmented = segmented.persist(StorageLevel.MEMORY_AND_DISK)
+        segmented = segmented.persist(cache_level(config))
         rows_segmented = segmented.count()
         facts.update(rows=rows_segmented)
     snapshot.check_accounting(rows_segmented)
