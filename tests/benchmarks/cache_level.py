@@ -2,10 +2,11 @@
 
     .venv/bin/python tests/benchmarks/cache_level.py WORKDIR [--repeats 2] [--job score|train]
 
-WORKDIR holds a ``scale.py`` run of one row count: its ``customers`` and the ``jobs`` directory of its
-train run (the model the score job applies). The job (score by default) runs through ./spark-submit.sh with the
-shipped config for generated customers and ``spark.cache`` set to ``disk`` and to
-``memory_and_disk``, alternating, ``--repeats`` times each, each score under a run date of its own.
+WORKDIR holds a ``scale.py`` run of one row count: its ``customers`` and the ``jobs`` directory of
+its train run (the model the score job applies). The job (score by default) runs through
+./spark-submit.sh with the shipped config for generated customers and ``spark.cache`` set to
+``disk`` and to ``memory_and_disk``, alternating, ``--repeats`` times each, each run under a run
+date of its own.
 Prints a Markdown table of the runs and the medians of each level.
 """
 
