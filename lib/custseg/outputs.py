@@ -107,16 +107,22 @@ def measure(segmented: DataFrame, columns: ColumnsConfig, feature_model: Pipelin
 
     ``segmented`` is in :func:`without_features`' shape and holds ``rows`` rows; ``feature_model``
     is the pipeline that made its features. The silhouettes are measured on a seeded sample of
-    about ``settings.silhouette_rows`` of them, for which the features are computed again.
+    about ``settings.silhouette_rows`` of them, for which the features are computed again, and the
+    segment profiles' medians on one of about ``settings.median_rows``.
     """
     sampled = expected_sample(segmented, rows=rows, expected=settings.silhouette_rows, seed=seed)
     if sampled is not segmented:
         log.info("silhouettes measured on a seeded sample of about %s of %s customers (metrics.silhouette_rows)",
                  f"{settings.silhouette_rows:,}", f"{rows:,}")
+    median_fraction = min(1.0, settings.median_rows / rows) if rows else 1.0
+    if median_fraction < 1.0:
+        log.info("segment medians estimated from a seeded sample of about %s of %s customers (metrics.median_rows)",
+                 f"{settings.median_rows:,}", f"{rows:,}")
     return Measurements(
         metrics=segmentation_quality(segmented, transform_features(feature_model, sampled),
                                      features_col=FEATURES_COL),
-        profiles=segment_profiles(segmented, numeric_cols=columns.numeric, categorical_cols=columns.categorical),
+        profiles=segment_profiles(segmented, numeric_cols=columns.numeric, categorical_cols=columns.categorical,
+                                  median_fraction=median_fraction, seed=seed),
         agreement=agreement_with_label(segmented, columns.label),
     )
 

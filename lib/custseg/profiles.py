@@ -57,12 +57,15 @@ def segment_profiles(
     numeric_cols: list[str],
     categorical_cols: list[str],
     missing_level: str = MISSING_LEVEL,
+    median_fraction: float = 1.0,
+    seed: int = 0,
 ) -> Profiles:
     """Per-segment characteristics as a long table (schema ``PROFILE_SCHEMA``), computed now.
 
     Numeric rows carry mean, median and sample standard deviation of the raw values, nulls
     ignored; the median is ``percentile_approx`` with accuracy 10000 (exact for segments of up
-    to 10000 rows, rank error below size/10000 beyond). Categorical rows carry each level's
+    to 10000 rows, rank error below size/10000 beyond) over the customers of a seeded Bernoulli
+    draw of ``median_fraction`` of them (all of them at 1.0). Categorical rows carry each level's
     share within the segment, nulls counted as ``missing_level``, and ``is_top`` for the most
     frequent level (ties to the smallest level name). Sorted by segment, feature, level.
 
@@ -72,11 +75,15 @@ def segment_profiles(
     segment_col : the segment id column.
     numeric_cols, categorical_cols : input columns to describe; names must not overlap.
     missing_level : the level that stands for a null category.
+    median_fraction : share of the customers the medians are estimated from, drawn with ``seed``.
+        The sketch sorts every value it is given, the other figures only add them up: for 10M
+        customers on 2 cores it took 7.4 to 10.4 s of the pass against 2.0 to 2.6 s for all else.
+    seed : seed of that draw.
     """
     overlap = set(numeric_cols) & set(categorical_cols)
     if overlap:
         raise ValueError(f"columns cannot be both numeric and categorical: {sorted(overlap)}")
-    per_segment = _sizes_and_numeric(df, segment_col, numeric_cols)
+    per_segment = _sizes_and_numeric(df, segment_col, numeric_cols, median_fraction, seed)
     sizes = {row["segment"]: row["segment_size"] for row in per_segment}
     total = sum(sizes.values())
     shares = {segment: size / total for segment, size in sizes.items()}
@@ -92,23 +99,28 @@ def segment_profiles(
     return Profiles(sizes=sizes, levels=levels, table=df.sparkSession.createDataFrame(rows, PROFILE_SCHEMA))
 
 
-def _sizes_and_numeric(df: DataFrame, segment_col: str, numeric_cols: list[str]) -> list[Row]:
+def _sizes_and_numeric(df: DataFrame, segment_col: str, numeric_cols: list[str], median_fraction: float,
+                       seed: int) -> list[Row]:
     """Pass 1: per segment its size and, per numeric column, mean/median/std."""
+    # The sketch skips nulls: a customer left out of the draw gives it one.
+    drawn = F.col("_drawn")
     stats = []
     for i, name in enumerate(numeric_cols):
         value = F.col(name).cast("double")
         stats += [
             F.avg(value).alias(f"_mean{i}"),
-            F.percentile_approx(value, 0.5, MEDIAN_ACCURACY).alias(f"_median{i}"),
+            F.percentile_approx(F.when(drawn, value), 0.5, MEDIAN_ACCURACY).alias(f"_median{i}"),
             F.stddev_samp(value).alias(f"_std{i}"),
         ]
     # percentile_approx keeps a summary per input partition and merges them all, one after another,
     # in one task: for 10M customers in 28 cached partitions that merge alone took 10 s. One partition
     # per core keeps every core busy on the rows and leaves few summaries to merge.
     cores = df.sparkSession.sparkContext.defaultParallelism
-    return df.coalesce(cores).groupBy(F.col(segment_col).cast("int").alias("segment")).agg(
-        F.count(F.lit(1)).alias("segment_size"), *stats
-    ).collect()
+    # The draw is a column of its own: Spark takes no random expression in an aggregate's arguments.
+    draw = F.lit(True) if median_fraction >= 1.0 else F.rand(seed) < median_fraction
+    rows = df.coalesce(cores).select(F.col(segment_col).cast("int").alias("segment"), *numeric_cols,
+                                     draw.alias("_drawn"))
+    return rows.groupBy("segment").agg(F.count(F.lit(1)).alias("segment_size"), *stats).collect()
 
 
 def _numeric_rows(per_segment: list[Row], numeric_cols: list[str], shares: dict[int, float]) -> list[tuple]:

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Callable
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from custseg.config import JobConfig, load_config
+from custseg.model_store import SavedModel, load_model
 from custseg.snapshot import Snapshot, effective_config, read_snapshot
 
 CONFIG = Path(__file__).resolve().parents[2] / "conf" / "generated.yaml"
@@ -34,6 +36,18 @@ def generated_snapshot(spark: SparkSession, data: str) -> tuple[JobConfig, Snaps
     source = dataclasses.replace(config.input, path=data, format="parquet")
     config = effective_config(dataclasses.replace(config, input=source))
     return config, read_snapshot(spark, config)
+
+
+def trained_customers(spark: SparkSession, warehouse: str,
+                      columns: list[str]) -> tuple[JobConfig, SavedModel, Snapshot, DataFrame]:
+    """The customers that the active model of ``warehouse`` (a train run on generated customers) was
+    trained on, read as the jobs read them, joined to ``columns`` of their ``customer_segments`` rows."""
+    model = load_model((Path(warehouse) / "models").resolve())
+    config, snapshot = generated_snapshot(spark, model.manifest["input"])
+    segments = spark.read.parquet(f"{warehouse}/custseg.db/customer_segments").where(
+        F.col("run_date") == model.manifest["run_date"]).select("customer_id", *columns)
+    joined = snapshot.customers.join(segments, F.col(config.columns.id) == F.col("customer_id"))
+    return config, model, snapshot, joined
 
 
 def local_session() -> SparkSession:

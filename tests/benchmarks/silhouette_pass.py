@@ -15,28 +15,21 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
 from pyspark import StorageLevel
 from pyspark.ml.evaluation import ClusteringEvaluator
 from pyspark.ml.functions import array_to_vector
-from pyspark.sql import functions as F
 
-from bench import generated_snapshot, local_session, pass_arguments
+from bench import local_session, pass_arguments, trained_customers
 from custseg.features import FEATURES_COL, transform_features
 from custseg.metrics import silhouettes
-from custseg.model_store import load_model
 from custseg.sampling import expected_sample
 
 
 def main() -> None:
     args = pass_arguments(__doc__, "warehouse")
     spark = local_session()
-    model = load_model((Path(args.warehouse) / "models").resolve())
-    config, snapshot = generated_snapshot(spark, model.manifest["input"])
-    segments = spark.read.parquet(f"{args.warehouse}/custseg.db/customer_segments").where(
-        F.col("run_date") == model.manifest["run_date"]).select("customer_id", "segment", "latent")
-    segmented = snapshot.customers.join(segments, F.col(config.columns.id) == F.col("customer_id"))
+    config, model, _, segmented = trained_customers(spark, args.warehouse, ["segment", "latent"])
     segmented = segmented.persist(StorageLevel.MEMORY_AND_DISK)
     rows = segmented.count()
     sampled = expected_sample(segmented, rows=rows, expected=config.metrics.silhouette_rows, seed=config.seed)
