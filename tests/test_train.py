@@ -36,7 +36,7 @@ def config(warehouse):
         # Enough epochs of 7 batches each for the linear autoencoder to converge, and the default ten
         # KMeans starts: a retrain with another seed needs both to find the same segments.
         "autoencoder": {"sample_rows": 2000, "epochs": 40},
-        "metrics": {"silhouette_rows": 1000},
+        "metrics": {"silhouette_rows": 1000, "median_rows": 1000},
         "report": {"sample_rows": 300},
         "output": {"database": "e2e", "warehouse_dir": str(warehouse)},
     })
@@ -134,6 +134,26 @@ def test_silhouette_is_estimated_from_a_sample_of_metrics_silhouette_rows(spark,
     # About 1,000 of the 3,000 customers: near the silhouette of all of them, but not it.
     assert first_run.metrics["silhouette"] == pytest.approx(every_customer, abs=0.03)
     assert first_run.metrics["silhouette"] != pytest.approx(every_customer, abs=1e-6)
+
+
+def test_segment_medians_are_estimated_from_a_sample_of_metrics_median_rows(spark, config, first_run):
+    numeric = config.columns.numeric
+    snapshot = read_snapshot(spark, effective_config(config))
+    ids = _segments(spark, DAY1).select(F.col("customer_id").alias(config.columns.id), "segment")
+    values = snapshot.customers.join(ids, config.columns.id).select("segment", *numeric).toPandas()
+    snapshot.release()
+    profiles = spark.table("e2e.segment_profiles").where((F.col("run_date") == DAY1) & F.col("level").isNull())
+    sampled = {(r.segment, r.feature): r.median for r in profiles.collect()}
+    segments = values.groupby("segment")
+    assert sampled.keys() == {(segment, name) for segment in segments.groups for name in numeric}
+    # About 1,000 of the 3,000 customers: each median near the middle of its segment's values, and
+    # not every one the median of all of them.
+    exact = {}
+    for (segment, name), median in sampled.items():
+        column = segments.get_group(segment)[name].dropna()
+        assert (column < median).mean() <= 0.65 and (column <= median).mean() >= 0.35, (segment, name)
+        exact[segment, name] = column.quantile(0.5, interpolation="lower")
+    assert sampled != exact
 
 
 def test_profiles_and_label_mapping_cover_all_customers(spark, first_run):

@@ -48,6 +48,8 @@ class Profiles:
 
 # percentile_approx's accuracy: the median's rank error is at most segment_size / 10000.
 MEDIAN_ACCURACY = 10000
+# True for the customers whose values the medians are estimated from.
+_MEDIAN_SAMPLE_COL = "_in_median_sample"
 
 
 def segment_profiles(
@@ -102,24 +104,23 @@ def segment_profiles(
 def _sizes_and_numeric(df: DataFrame, segment_col: str, numeric_cols: list[str], median_fraction: float,
                        seed: int) -> list[Row]:
     """Pass 1: per segment its size and, per numeric column, mean/median/std."""
-    # The sketch skips nulls: a customer left out of the draw gives it one.
-    drawn = F.col("_drawn")
     stats = []
     for i, name in enumerate(numeric_cols):
         value = F.col(name).cast("double")
         stats += [
             F.avg(value).alias(f"_mean{i}"),
-            F.percentile_approx(F.when(drawn, value), 0.5, MEDIAN_ACCURACY).alias(f"_median{i}"),
+            # The sketch skips nulls: a customer outside the medians' sample gives it one.
+            F.percentile_approx(F.when(F.col(_MEDIAN_SAMPLE_COL), value), 0.5, MEDIAN_ACCURACY).alias(f"_median{i}"),
             F.stddev_samp(value).alias(f"_std{i}"),
         ]
     # percentile_approx keeps a summary per input partition and merges them all, one after another,
     # in one task: for 10M customers in 28 cached partitions that merge alone took 10 s. One partition
     # per core keeps every core busy on the rows and leaves few summaries to merge.
     cores = df.sparkSession.sparkContext.defaultParallelism
-    # The draw is a column of its own: Spark takes no random expression in an aggregate's arguments.
-    draw = F.lit(True) if median_fraction >= 1.0 else F.rand(seed) < median_fraction
+    # The sample is a column of its own: Spark takes no random expression in an aggregate's arguments.
+    sample = F.lit(True) if median_fraction >= 1.0 else F.rand(seed) < median_fraction
     rows = df.coalesce(cores).select(F.col(segment_col).cast("int").alias("segment"), *numeric_cols,
-                                     draw.alias("_drawn"))
+                                     sample.alias(_MEDIAN_SAMPLE_COL))
     return rows.groupBy("segment").agg(F.count(F.lit(1)).alias("segment_size"), *stats).collect()
 
 
