@@ -113,6 +113,27 @@ def test_flagged_rows_are_partitioned_by_size_not_by_the_input(spark):
     assert partitions == {"64m": 1, "1b": int(spark.conf.get("spark.sql.shuffle.partitions"))}
 
 
+def test_the_duplicate_check_shuffles_each_value_once_typed(spark):
+    # Not also its text and its parsed value: the shuffle by id is most of the read stage's time.
+    frame = spark.createDataFrame([("1", "30", "2", "Male", "Artist", "Low", None)], RAW + ", bad string")
+    flagged = flag_rows(io.raw_customers(frame, columns=COLUMNS, origin="test", corrupt_col="bad"), columns=COLUMNS)
+    assert _shuffled_columns(flagged) == ["ID", "Age", "Size", "Score", "Gender", "Job", "unseen_values",
+                                          io.RECORD_COL, io.LINE_COL, io.POSITION_COL, "reason_code", "reason"]
+
+
+def _shuffled_columns(df) -> list[str]:
+    """The columns that the repartition in ``df``'s optimized plan moves."""
+    nodes = [df._jdf.queryExecution().optimizedPlan()]
+    while nodes:
+        node = nodes.pop()
+        if node.nodeName() == "RepartitionByExpression":
+            output = node.output()
+            return [output.apply(i).name() for i in range(output.size())]
+        children = node.children()
+        nodes += [children.apply(i) for i in range(children.size())]
+    raise AssertionError("the plan has no repartition")
+
+
 def test_only_rejected_rows_keep_their_record(spark):
     frame = spark.createDataFrame([("1", "30", "2", "Male", "Artist", "Low"),
                                    ("2", "abc", "2", "Male", "Artist", "Low")], RAW)
