@@ -30,11 +30,16 @@ def pass_arguments(doc: str, source: str = "data") -> argparse.Namespace:
     return parser.parse_args()
 
 
-def generated_snapshot(spark: SparkSession, data: str) -> tuple[JobConfig, Snapshot]:
-    """The shipped config for generated customers, reading ``data``, and its snapshot as the jobs read it."""
+def generated_config(data: str) -> JobConfig:
+    """The shipped config for generated customers, reading ``data`` (Parquet) as the jobs run it."""
     config = load_config(CONFIG)
     source = dataclasses.replace(config.input, path=data, format="parquet")
-    config = effective_config(dataclasses.replace(config, input=source))
+    return effective_config(dataclasses.replace(config, input=source))
+
+
+def generated_snapshot(spark: SparkSession, data: str) -> tuple[JobConfig, Snapshot]:
+    """:func:`generated_config` and its snapshot as the jobs read it."""
+    config = generated_config(data)
     return config, read_snapshot(spark, config)
 
 

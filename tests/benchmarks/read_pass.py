@@ -14,22 +14,16 @@ each. To compare two versions of the checks, run it from each checkout in turn, 
 
 from __future__ import annotations
 
-import dataclasses
-
 from pyspark.sql import functions as F
 
-from bench import CONFIG, local_session, pass_arguments, timed_passes
+from bench import generated_config, local_session, pass_arguments, timed_passes
 from custseg import io, quarantine
-from custseg.config import load_config
-from custseg.snapshot import effective_config
 
 
 def main() -> None:
     args = pass_arguments(__doc__)
     spark = local_session()
-    config = load_config(CONFIG)
-    config = effective_config(dataclasses.replace(config, input=dataclasses.replace(
-        config.input, path=args.data, format="parquet")))
+    config = generated_config(args.data)
     columns = config.columns
 
     def raw():
