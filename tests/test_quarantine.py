@@ -62,19 +62,24 @@ def test_a_malformed_line_without_an_id_is_malformed_first(spark):
         ("x", "malformed_record", "the line has a different number of fields than the header")]
 
 
-def test_the_first_usable_copy_of_a_duplicated_id_wins(spark):
+def test_the_first_usable_copy_of_a_duplicated_id_wins_and_each_duplicate_keeps_its_record(spark):
     accepted, rejected = _split(spark, [
         ("1", "abc", "2", "Male", "A", "Low"),   # first copy unusable: does not block the next one
         ("1", "40", "2", "Male", "B", "Low"),    # first usable copy: segmented
         (" 1 ", "50", "2", "Male", "C", "Low"),  # same id after trimming: duplicate
         ("2", "60", "2", "Male", "D", "Low"),
         ("1", "70", "2", "Male", "E", "Low"),
+        ("1", "40", "2", "Male", "B", "Low"),    # the same values as the segmented copy: duplicate
     ])
     assertDataFrameEqual(accepted.select("ID", "Job"), spark.createDataFrame([("1", "B"), ("2", "D")], "ID string, Job string"))
+    record = '{{"ID":"{}","Age":"{}","Size":"2","Gender":"Male","Job":"{}","Score":"Low"}}'.format
     duplicate = "id 1 appears earlier in the input; its first usable copy is segmented"
-    assertDataFrameEqual(rejected.select("reason_code", "reason"), spark.createDataFrame(
-        [("unparseable_number", "Age 'abc' is not a number"), ("duplicate_id", duplicate), ("duplicate_id", duplicate)],
-        "reason_code string, reason string"))
+    assertDataFrameEqual(rejected, spark.createDataFrame([
+        (record("1", "abc", "A"), "unparseable_number", "Age 'abc' is not a number"),
+        (record(" 1 ", "50", "C"), "duplicate_id", duplicate),
+        (record("1", "70", "E"), "duplicate_id", duplicate),
+        (record("1", "40", "B"), "duplicate_id", duplicate),
+    ], REJECTED))
 
 
 def test_blanks_are_missing_and_categories_are_trimmed_and_spelled_as_declared(spark):

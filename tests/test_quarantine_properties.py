@@ -8,6 +8,7 @@ says what must happen to each row.
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -94,11 +95,16 @@ def test_every_generated_row_is_accepted_or_rejected_with_the_rule_s_reason(spar
     flagged = flag_rows(raw, columns=COLUMNS).persist()
     codes = [r[REASON_CODE_COL] for r in flagged.orderBy(io.POSITION_COL).select(REASON_CODE_COL).collect()]
     accepted = accepted_rows(flagged).collect()
-    rejected = rejected_rows(flagged).select("reason_code").collect()
+    rejected = rejected_rows(flagged).collect()
     flagged.unpersist()
     assert len(accepted) + len(rejected) == len(generated)
     assert {r.reason_code for r in rejected} <= set(REASON_CODES)
-    assert codes == expected_codes(generated)
+    expected = expected_codes(generated)
+    assert codes == expected
+    # Each rejected row keeps its own raw record, whichever check rejected it.
+    records = [r[0] for r in raw.orderBy(io.POSITION_COL).select(io.record_text()).collect()]
+    assert Counter((r.record, r.reason_code) for r in rejected) == Counter(
+        (record, code) for record, code in zip(records, expected) if code is not None)
     assert all(r.Gender in (None, "Male", "Female", "(unknown)") and r.Score in (None, "Low", "High")
                for r in accepted)
 
