@@ -1,4 +1,4 @@
-"""Running the user-facing commands from tests, as a user would."""
+"""Running the user-facing commands from tests, as a user would; what a job run caches."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame
+# The DataFrame class of a session that is not Spark Connect: the one whose persist the jobs call.
+from pyspark.sql.classic.dataframe import DataFrame as ClassicDataFrame
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMIT = str(ROOT / "spark-submit.sh")
@@ -90,3 +98,18 @@ def open_in_chromium(page: Path, screenshot: Path) -> list[tuple[str, bool, int]
         finally:
             driver.quit()
     return [tuple(image) for image in images]
+
+
+def with_persisted_levels(run: Callable[[], T]) -> tuple[T, list[StorageLevel | None]]:
+    """``run()``'s result and the storage level of every ``DataFrame.persist`` call it made, in call order
+    (None where it gave no level)."""
+    levels: list[StorageLevel | None] = []
+    persist = ClassicDataFrame.persist
+
+    def recording(frame: DataFrame, *args, **kwargs) -> DataFrame:
+        levels.append(args[0] if args else kwargs.get("storageLevel"))
+        return persist(frame, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ClassicDataFrame, "persist", recording)
+        return run(), levels

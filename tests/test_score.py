@@ -6,8 +6,10 @@ import datetime as dt
 import re
 
 import pytest
+from pyspark import StorageLevel
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
+from support import with_persisted_levels
 
 from custseg import io, score, train
 from custseg.config import config_from_dict
@@ -18,9 +20,10 @@ TRAINED, SCORED, SAME_INPUT = dt.date(2026, 5, 1), dt.date(2026, 5, 2), dt.date(
 SEGMENT_COLUMNS = ["customer_id", "segment", "distance", "latent", "reconstruction_error"]
 
 
-def _config(model_home, **input_section):
+def _config(model_home, cache="disk", **input_section):
     return config_from_dict({
         "seed": 7,
+        "spark": {"cache": cache},
         "input": {"generated_rows": 3000, **input_section},
         "autoencoder": {"sample_rows": 2000, "epochs": 4},
         "clustering": {"n_init": 1},  # these tests are about scoring, not about stable segments
@@ -51,8 +54,15 @@ def snapshot(spark, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def scored(spark, model_home, trained, snapshot):
-    return score.run(spark, _config(model_home, path=str(snapshot), format="parquet"), run_date=SCORED)
+def scored_caching(spark, model_home, trained, snapshot):
+    """The score run of :func:`snapshot` with ``spark.cache`` not the default, and the levels it cached at."""
+    config = _config(model_home, cache="memory_and_disk", path=str(snapshot), format="parquet")
+    return with_persisted_levels(lambda: score.run(spark, config, run_date=SCORED))
+
+
+@pytest.fixture(scope="module")
+def scored(scored_caching):
+    return scored_caching[0]
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +79,11 @@ def test_scoring_the_training_snapshot_reproduces_the_training_segments(spark, t
     assert same_input.model_version == trained.model_version
     assertDataFrameEqual(_segments(spark, SAME_INPUT).select(SEGMENT_COLUMNS),
                          _segments(spark, TRAINED).select(SEGMENT_COLUMNS))
+
+
+def test_a_score_run_caches_its_customers_where_the_config_says(scored_caching):
+    # The snapshot and the segmented customers, each read by many passes.
+    assert scored_caching[1] == [StorageLevel.MEMORY_AND_DISK, StorageLevel.MEMORY_AND_DISK]
 
 
 def test_drift_against_the_training_snapshot_is_zero_for_itself_and_small_for_a_like_one(spark, scored, same_input):

@@ -23,6 +23,7 @@ from custseg.report import report_path
 from custseg.generator import generate_customers
 from custseg.sampling import bounded_sample
 from custseg.snapshot import effective_config, read_snapshot
+from support import with_persisted_levels
 
 ROWS = 3000
 DAY1, DAY2, DAY3, DAY4 = (dt.date(2026, 1, day) for day in (1, 2, 3, 4))
@@ -43,8 +44,14 @@ def config(warehouse):
 
 
 @pytest.fixture(scope="module")
-def first_run(spark, config):
-    return train.run(spark, config, run_date=DAY1)
+def first_run_caching(spark, config):
+    """The first train run and the storage levels it cached at."""
+    return with_persisted_levels(lambda: train.run(spark, config, run_date=DAY1))
+
+
+@pytest.fixture(scope="module")
+def first_run(first_run_caching):
+    return first_run_caching[0]
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +71,13 @@ def test_the_samples_hold_the_features_a_sample_of_featured_customers_holds(spar
     np.testing.assert_array_equal(train.training_sample(model, customers, rows=rows, limit=500, seed=7),
                                   np.stack(expected[FEATURES_COL]).astype(np.float32))
     snapshot.release()
+
+
+def test_a_train_run_caches_its_customers_where_the_config_says_and_its_samples_in_memory(first_run_caching):
+    # spark.cache is the default, disk: the snapshot and the segmented customers on disk; the
+    # bounded samples that KMeans fits on (the encoded sample, then its latent vectors) in memory.
+    assert first_run_caching[1] == [StorageLevel.DISK_ONLY, StorageLevel.MEMORY_AND_DISK,
+                                    StorageLevel.MEMORY_AND_DISK, StorageLevel.DISK_ONLY]
 
 
 @pytest.mark.parametrize("cache, level", [("disk", StorageLevel.DISK_ONLY),
