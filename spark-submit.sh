@@ -232,10 +232,12 @@ print(" ".join(f"{name}=={version(name)}" for name in sys.argv[1:]))' "${EXECUTO
   if [ -f "$archive" ] && [ "$(cat "$archive.stamp" 2>/dev/null)" = "$pins" ]; then return 0; fi
   echo "spark-submit.sh: packing the executors' Python environment ($pins) into $archive (first use; about a minute)" >&2
   rm -rf "$venv"
-  "$VENV/bin/python" -m venv "$venv"
+  # No pip of its own (the driver's installs into it) and light compression: packed in 0.64 times
+  # the time, and no slower to unpack on the executors (RESULTS.md, executor_env.py).
+  "$VENV/bin/python" -m venv --without-pip "$venv"
   # shellcheck disable=SC2086  # one pip argument per pinned package
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $pins venv-pack >&2
-  "$venv/bin/venv-pack" --prefix "$venv" --output "$archive.tmp" --format tar.gz --force --quiet
+  "$VENV/bin/python" -m pip --python "$venv/bin/python" install --quiet --disable-pip-version-check $pins venv-pack >&2
+  "$venv/bin/venv-pack" --prefix "$venv" --output "$archive.tmp" --format tar.gz --compress-level 1 --force --quiet
   mv "$archive.tmp" "$archive"
   echo "$pins" > "$archive.stamp"
 }

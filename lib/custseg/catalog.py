@@ -14,7 +14,6 @@ staged files already live where the table goes. Dropping a table therefore keeps
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -161,18 +160,6 @@ def _delete_other_runs(spark: SparkSession, location: str) -> None:
 
 def _columns(data: DataFrame) -> str:
     return ", ".join(f"{_quoted(f.name)} {f.dataType.simpleString()}" for f in data.schema.fields)
-
-
-def open_catalog_in_background(spark: SparkSession, database: str) -> Future:
-    """Open the metastore while the job computes; wait on the returned future before staging.
-
-    Opening it takes seconds (more when Derby creates it). Jobs call this only once their input
-    has passed its checks, so that a rejected input leaves no metastore behind.
-    """
-    background = ThreadPoolExecutor(max_workers=1)
-    ready = background.submit(spark.catalog.databaseExists, database)
-    background.shutdown(wait=False)
-    return ready
 
 
 def _types(schema: StructType) -> dict[str, str]:

@@ -10,7 +10,6 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 
 from custseg import gates, model_store, outputs
-from custseg.catalog import open_catalog_in_background
 from custseg.clustering import assign_segments
 from custseg.config import JobConfig
 from custseg.drift import drift_rows, overall_verdict
@@ -48,7 +47,6 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
         snapshot = read_snapshot(spark, config)
         facts.update(rows=snapshot.rows_read, quarantined=snapshot.rows_quarantined,
                      unseen_values=snapshot.values_unseen)
-    catalog_ready = open_catalog_in_background(spark, config.output.database)
 
     with timer.stage("features"):
         featured = transform_features(model.features, snapshot.customers)
@@ -71,7 +69,6 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
                                      gates=config.gates), config.gates)
 
     with timer.stage("write") as facts:
-        catalog_ready.result()
         tables = outputs.run_tables(
             segmented=segmented, rejected=snapshot.rejected, measured=measured, columns=columns,
             model_version=model.version, run_date=run_date,

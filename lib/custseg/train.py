@@ -15,7 +15,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg import gates, io, model_store, outputs
-from custseg.catalog import open_catalog_in_background
 from custseg.clustering import (
     SegmentMatch,
     assign_segments,
@@ -57,7 +56,6 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
         snapshot = read_snapshot(spark, config, k=config.clustering.k)
         facts.update(rows=snapshot.rows_read, quarantined=snapshot.rows_quarantined,
                      unseen_values=snapshot.values_unseen)
-    catalog_ready = open_catalog_in_background(spark, config.output.database)
 
     with timer.stage("features") as facts:
         feature_model = fit_feature_pipeline(columns, snapshot.customers, encoding=config.features.encoding)
@@ -107,7 +105,6 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
                                               drift_verdict=None, gates=config.gates), config.gates)
 
     with timer.stage("write") as facts:
-        catalog_ready.result()
         bundle = _save_bundle(
             config, version=version, run_date=run_date, feature_model=feature_model, trained=trained,
             weights=weights, segmentation=segmentation, metrics=measured.metrics, feature_names=names, ids=ids,
