@@ -7,7 +7,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark import StorageLevel
 from pyspark.testing import assertDataFrameEqual
+from support import with_persisted_levels
 
 from custseg import cli, sweep
 from custseg.config import ClusteringConfig, config_from_dict
@@ -42,20 +44,39 @@ def test_a_k_range_outside_two_and_up_is_one_line_with_exit_code_2(capsys):
         "custseg: error: --k-min 5 and --k-max 3 must satisfy 2 <= k-min <= k-max")
 
 
-def test_a_sweep_measures_every_k_and_commits_its_table(spark, tmp_path):
+@pytest.fixture(scope="module")
+def sweep_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("sweeps")
+
+
+@pytest.fixture(scope="module")
+def swept(spark, sweep_home):
+    """A sweep of k = 2..3 and the storage levels it cached at."""
     # Small on purpose: the sweep of Train.csv for k = 2..12 is in tests/benchmarks/RESULTS.md.
     config = config_from_dict({
         "input": {"generated_rows": 600}, "autoencoder": {"sample_rows": 600, "epochs": 1},
-        "clustering": {"max_iter": 5, "n_init": 1}, "output": {"database": "sweeps", "warehouse_dir": str(tmp_path)},
+        "clustering": {"max_iter": 5, "n_init": 1},
+        "output": {"database": "sweeps", "warehouse_dir": str(sweep_home)},
     })
-    result = sweep.run(spark, config, k_min=2, k_max=3, run_date=SWEPT)
+    return with_persisted_levels(lambda: sweep.run(spark, config, k_min=2, k_max=3, run_date=SWEPT))
+
+
+def test_a_sweep_caches_its_customers_where_the_config_says_and_its_samples_in_memory(swept):
+    # spark.cache is the default, disk: the snapshot and every customer's latent vector (read once
+    # per k) on disk; the bounded sample that KMeans fits on for each k in memory.
+    assert swept[1] == [StorageLevel.DISK_ONLY, StorageLevel.DISK_ONLY,
+                        StorageLevel.MEMORY_AND_DISK, StorageLevel.MEMORY_AND_DISK]
+
+
+def test_a_sweep_measures_every_k_and_commits_its_table(spark, sweep_home, swept):
+    result = swept[0]
     assert list(result.table["k"]) == [2, 3] and list(result.table.columns) == sweep.COLUMNS
     assert list(result.table["recommended"]) == [k == sweep.recommend(result.table) for k in (2, 3)]
     assert (result.table[["silhouette", "stability"]].abs() <= 1).all().all()
     assert (result.table[["inertia", "davies_bouldin", "calinski_harabasz"]] > 0).all().all()
     committed = spark.table("sweeps.k_selection").where(f"run_date = '{SWEPT}'").drop("run_date")
     assertDataFrameEqual(committed, spark.createDataFrame(result.table.astype({"k": "int32"})))
-    assert result.plot == tmp_path / "reports" / f"run_date={SWEPT}" / "k_selection.png"
+    assert result.plot == sweep_home / "reports" / f"run_date={SWEPT}" / "k_selection.png"
     assert result.plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     printed = sweep.summary(result, database="sweeps").splitlines()
     assert printed[-3:] == [f"  recommended: k = {result.recommended}", f"  rule:        {sweep.RULE}",
