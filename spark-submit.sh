@@ -233,7 +233,7 @@ print(" ".join(f"{name}=={version(name)}" for name in sys.argv[1:]))' "${EXECUTO
   echo "spark-submit.sh: packing the executors' Python environment ($pins) into $archive (first use; about a minute)" >&2
   rm -rf "$venv"
   # No pip of its own (the driver's installs into it) and light compression: packed in 0.64 times
-  # the time, and no slower to unpack on the executors (RESULTS.md, executor_env.py).
+  # the time; unpacking on the executors took as long within the noise (RESULTS.md, executor_env.py).
   "$VENV/bin/python" -m venv --without-pip "$venv"
   # shellcheck disable=SC2086  # one pip argument per pinned package
   "$VENV/bin/python" -m pip --python "$venv/bin/python" install --quiet --disable-pip-version-check $pins venv-pack >&2
