@@ -55,12 +55,15 @@ def trained_customers(spark: SparkSession, warehouse: str,
     return config, model, snapshot, joined
 
 
-def local_session() -> SparkSession:
-    """A local SparkSession on every core, with the driver memory spark-submit.sh gives the jobs."""
+def local_session(java_options: str = "") -> SparkSession:
+    """A local SparkSession on every core, with the driver memory spark-submit.sh gives the jobs.
+
+    ``java_options`` are added to the driver JVM's options, after those of spark-submit.sh.
+    """
     # Python workers must use this interpreter, or they miss the virtualenv's pyarrow.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = (SparkSession.builder.master("local[*]").config("spark.driver.memory", "4g")
-             .config("spark.driver.extraJavaOptions", "-XX:-DontCompileHugeMethods")
+             .config("spark.driver.extraJavaOptions", f"-XX:-DontCompileHugeMethods {java_options}".strip())
              .config("spark.ui.showConsoleProgress", "false").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     return spark

@@ -1,13 +1,15 @@
-"""A job with its customers cached on disk and in memory: wall time, stage times and driver peak memory.
+"""A job with its customers cached two ways: wall time, stage times and driver peak memory.
 
     .venv/bin/python tests/benchmarks/cache_level.py WORKDIR [--repeats 2] [--job score|train]
+        [--compare level|compression]
 
 WORKDIR holds a ``scale.py`` run of one row count: its ``customers`` and the ``jobs`` directory of
 its train run (the model the score job applies). The job (score by default) runs through
-./spark-submit.sh with the shipped config for generated customers and ``spark.cache`` set to
-``disk`` and to ``memory_and_disk``, alternating, ``--repeats`` times each, each run under a run
-date of its own.
-Prints a Markdown table of the runs and the medians of each level.
+./spark-submit.sh with the shipped config for generated customers, alternating between two
+settings, ``--repeats`` times each, each run under a run date of its own. ``--compare level`` sets
+``spark.cache`` to ``disk`` and to ``memory_and_disk``; ``--compare compression`` caches with
+Spark's columnar compression (``spark.sql.inMemoryColumnarStorage.compressed``) on and off.
+Prints a Markdown table of the runs and the medians of each setting.
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ import yaml
 
 from scale import ROOT, STAGES, Run, submit
 
-LEVELS = ("disk", "memory_and_disk")
+COMPRESSION = "spark.sql.inMemoryColumnarStorage.compressed"
+# Each comparison: its column heading and, per setting, what it changes in the config's spark section.
+COMPARISONS = {
+    "level": ("spark.cache", {"disk": {"cache": "disk"}, "memory_and_disk": {"cache": "memory_and_disk"}}),
+    "compression": (COMPRESSION, {"compressed": {"conf": {COMPRESSION: "true"}},
+                                  "uncompressed": {"conf": {COMPRESSION: "false"}}}),
+}
 
 
 def main() -> None:
@@ -29,35 +37,39 @@ def main() -> None:
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--job", choices=("score", "train"), default="score")
+    parser.add_argument("--compare", choices=tuple(COMPARISONS), default="level")
     args = parser.parse_args()
     workdir = args.workdir.resolve()
-    configs = {level: _config(workdir, level) for level in LEVELS}
-    runs: dict[str, list[Run]] = {level: [] for level in LEVELS}
-    print(f"| {args.job}, spark.cache | wall s | " + " | ".join(STAGES) + " | driver peak MiB (JVM + Python) |")
+    heading, settings = COMPARISONS[args.compare]
+    configs = {name: _config(workdir, name, spark) for name, spark in settings.items()}
+    runs: dict[str, list[Run]] = {name: [] for name in settings}
+    print(f"| {args.job}, {heading} | wall s | " + " | ".join(STAGES) + " | driver peak MiB (JVM + Python) |")
     print("|---|---:|" + "---:|" * len(STAGES) + "---:|")
     day = date(2026, 3, 1)
     for _ in range(args.repeats):
-        for level in LEVELS:
-            arguments = [args.job, "--conf", str(configs[level]), "--input", str(workdir / "customers"),
+        for name in settings:
+            arguments = [args.job, "--conf", str(configs[name]), "--input", str(workdir / "customers"),
                          "--run-date", day.isoformat()]
             day += timedelta(days=1)
             run = submit(arguments, workdir / "jobs")
-            runs[level].append(run)
+            runs[name].append(run)
             stages = " | ".join(f"{run.stages[s]:.1f}" if s in run.stages else "" for s in STAGES)
-            print(f"| {level} | {run.seconds:.1f} | {stages} | {run.peak_bytes / 2**20:,.0f} "
+            print(f"| {name} | {run.seconds:.1f} | {stages} | {run.peak_bytes / 2**20:,.0f} "
                   f"({run.jvm_bytes / 2**20:,.0f} + {run.python_bytes / 2**20:,.0f}) |", flush=True)
-    print("\n| spark.cache | median wall s | median driver peak MiB |")
+    print(f"\n| {heading} | median wall s | median driver peak MiB |")
     print("|---|---:|---:|")
-    for level, measured in runs.items():
-        print(f"| {level} | {statistics.median(r.seconds for r in measured):.1f} | "
+    for name, measured in runs.items():
+        print(f"| {name} | {statistics.median(r.seconds for r in measured):.1f} | "
               f"{statistics.median(r.peak_bytes for r in measured) / 2**20:,.0f} |")
 
 
-def _config(workdir: Path, level: str) -> Path:
-    """The shipped config for generated customers with ``spark.cache`` set to ``level``, written beside the jobs."""
+def _config(workdir: Path, name: str, spark: dict) -> Path:
+    """The shipped config for generated customers with ``spark`` merged into its spark section, written beside the jobs."""
     config = yaml.safe_load((ROOT / "conf" / "generated.yaml").read_text(encoding="utf-8"))
-    config.setdefault("spark", {})["cache"] = level
-    path = workdir / f"generated-cache-{level}.yaml"
+    section = config.setdefault("spark", {})
+    for key, value in spark.items():
+        section[key] = {**(section.get(key) or {}), **value} if isinstance(value, dict) else value
+    path = workdir / f"generated-cache-{name}.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
