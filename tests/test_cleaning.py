@@ -10,7 +10,7 @@ from custseg import cleaning
 BLANKS = " \t\n\x0b\f\r"
 VALUES = [
     "a", " a", "a ", "\ta\t", "\na", "a\r", "\x0ba", "a\f", "a b", " a b ",
-    # Characters that sort before "!" but are not blanks stay; so do blanks that are not Java's \s.
+    # Control characters that are not blanks stay; so do blanks that are not Java's \s.
     "\x01a", "a\x01", "x\u3000", "\u00a0x",
     "é ", " é", "ü", "!", " !", "!a!", "", " ", "\t\n\r", None,
 ]

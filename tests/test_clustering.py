@@ -65,6 +65,15 @@ def test_same_seed_same_segments(blobs):
     assert [r.segment for r in first.orderBy("id").collect()] == [r.segment for r in second.orderBy("id").collect()]
 
 
+def test_the_same_rows_split_differently_give_the_same_centroids(blobs):
+    # k = 5 on three blobs has several local optima, which KMeans' partition-wise start finds differently.
+    fits = [fit_segmentation(frame, settings=ClusteringConfig(k=5, n_init=2), seed=5, rows=100)
+            for frame in (blobs.coalesce(1), blobs.repartitionByRange(2, "id"), blobs.repartitionByRange(3, "id"))]
+    for fit in fits[1:]:
+        np.testing.assert_array_equal(fit.centroids, fits[0].centroids)
+        assert fit.model.summary.clusterSizes == fits[0].model.summary.clusterSizes
+
+
 def test_centroids_fitted_on_a_sample_assign_every_row(blobs):
     # 40 of the 100 points fix the centroids; every point is still assigned, to its own blob.
     settings = ClusteringConfig(k=3, sample_rows=40, n_init=1)

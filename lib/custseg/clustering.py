@@ -77,7 +77,10 @@ def fit_segmentation(df: DataFrame, *, settings: ClusteringConfig, seed: int, ro
     :func:`assign_segments`' one pass.
     """
     sample = bounded_sample(df.select(LATENT_VECTOR_COL), rows=rows, limit=settings.sample_rows, seed=seed)
-    sample = sample.persist(StorageLevel.MEMORY_AND_DISK)
+    # One partition, as a sample drawn from more rows than the limit already is: each start's
+    # iterations then run one task per job, and the starts and their centroids do not depend on
+    # how the input is split.
+    sample = sample.coalesce(1).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         model = _cheapest_start(sample, settings=settings, seed=seed)
     finally:
@@ -94,11 +97,13 @@ def fit_segmentation(df: DataFrame, *, settings: ClusteringConfig, seed: int, ro
 def _cheapest_start(sample: DataFrame, *, settings: ClusteringConfig, seed: int) -> KMeansModel:
     """The fit of lowest cost among ``settings.n_init`` starts (seeds ``seed``, ``seed + 1``, ...).
 
-    A bounded sample is small: each fit's jobs are short and leave task slots idle between them, so
-    the starts run side by side, as many as the cluster has slots. Ties go to the earliest start.
+    A bounded sample is small: each iteration's job is short, and its task slot idles while the
+    driver updates the centroids between jobs. The starts therefore run side by side, twice as many
+    as the cluster has slots, so that another start's task fills the slot meanwhile
+    (``kmeans_starts.py``, RESULTS.md). Ties go to the earliest start.
     """
-    slots = max(1, min(settings.n_init, sample.sparkSession.sparkContext.defaultParallelism))
-    with ThreadPoolExecutor(max_workers=slots) as pool:
+    side_by_side = max(1, min(settings.n_init, 2 * sample.sparkSession.sparkContext.defaultParallelism))
+    with ThreadPoolExecutor(max_workers=side_by_side) as pool:
         fitted = list(pool.map(lambda start: _kmeans(settings, seed=seed + start).fit(sample), range(settings.n_init)))
     return min(fitted, key=lambda model: model.summary.trainingCost)
 
