@@ -132,12 +132,19 @@ class_archive_key() {
     | cksum | cut -d' ' -f1
 }
 
-# Runs the spark-submit command line given (not exec'd: the archive is kept only if the job
-# succeeded) and exits with its status.
+# Runs the spark-submit command line given and exits with its status. Not exec'd, so that the
+# archive is kept only if the job succeeded: a TERM, INT or HUP that stops this script (a scheduler
+# stopping the command, Ctrl-C) is passed on to the job, which exec would have received itself.
 record_classes() {
-  local status=0
+  local status=0 job
   echo "spark-submit.sh: recording the JVM classes this train run loads in $recording, so that later commands start faster (once; about 20 s more)" >&2
-  "$@" || status=$?
+  "$@" &
+  job=$!
+  trap 'kill -TERM "$job" 2>/dev/null' TERM INT HUP
+  wait "$job" || status=$?
+  # A signal ends the wait before the job has: wait again until the job itself ends.
+  while kill -0 "$job" 2>/dev/null; do status=0; wait "$job" || status=$?; done
+  trap - TERM INT HUP
   if [ "$status" -eq 0 ] && [ -s "$recording.$$" ] && mv "$recording.$$" "$recording"; then
     class_archive_key > "$recording.stamp" || true
   fi

@@ -147,7 +147,8 @@ def fake_venv(tmp_path) -> Path:
 
     Its python is the tests' interpreter, which builds the real code zip and executor environment.
     Like a JVM, its spark-submit writes the class archive that ``-XX:ArchiveClassesAtExit`` names;
-    it exits with ``FAKE_STATUS`` (default 0).
+    it writes its process id to ``FAKE_PID_FILE`` (if set), runs ``FAKE_SECONDS`` (default 0) and
+    exits with ``FAKE_STATUS`` (default 0).
     """
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
@@ -156,6 +157,8 @@ def fake_venv(tmp_path) -> Path:
         "set -f",
         'printf "%s\\n" "$@"',
         'for word in $*; do case "$word" in -XX:ArchiveClassesAtExit=*) echo classes > "${word#*=}" ;; esac; done',
+        'if [ -n "${FAKE_PID_FILE:-}" ]; then echo $$ > "$FAKE_PID_FILE"; fi',
+        'sleep "${FAKE_SECONDS:-0}"',
         'exit "${FAKE_STATUS:-0}"',
     ])
     for name, body in [("python", f'exec {sys.executable} "$@"'), ("spark-submit", spark_submit)]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import CONF, QUICK_START_JVM, ROOT, submit, table_rows
+from support import CONF, QUICK_START_JVM, ROOT, SUBMIT, submit, submit_env, table_rows
 
 from custseg import cli
 
@@ -83,6 +84,28 @@ def test_the_first_train_run_that_succeeds_records_the_class_archive(fake_venv, 
     # Recorded for another Java build or other Spark jars: recorded again by the next train run.
     Path(f"{archive}.stamp").write_text("0\n", encoding="utf-8")
     assert _archive_options(submit(*train, cwd=tmp_path, env=env))[0].startswith("-XX:ArchiveClassesAtExit=")
+
+
+def test_a_signal_to_the_recording_train_command_stops_its_job_and_keeps_no_archive(fake_venv, tmp_path):
+    archive, pid_file = tmp_path / "classes.jsa", tmp_path / "job.pid"
+    env = {**os.environ, **submit_env(), "CUSTSEG_VENV": str(fake_venv), "CUSTSEG_CLASS_ARCHIVE": str(archive),
+           "FAKE_PID_FILE": str(pid_file), "FAKE_SECONDS": "60"}
+    command = subprocess.Popen([SUBMIT, "train", "--conf", CONF], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.is_file() or not pid_file.read_text(encoding="utf-8").strip():
+            assert time.monotonic() < deadline and command.poll() is None, "the job never started"
+            time.sleep(0.1)
+        job = int(pid_file.read_text(encoding="utf-8"))
+        command.send_signal(signal.SIGTERM)  # as a scheduler stops a command: its process, not its group
+        assert command.wait(timeout=30) == 128 + signal.SIGTERM
+        with pytest.raises(ProcessLookupError):
+            os.kill(job, 0)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # what is left of the command's process group
+            os.killpg(command.pid, signal.SIGKILL)
+    assert list(tmp_path.glob("classes.jsa*")) == []
 
 
 def test_the_thrift_server_serves_the_tables_to_beeline(cli_workdir, cli_run):
