@@ -41,14 +41,29 @@ def main() -> None:
     args = parser.parse_args()
     workdir = args.workdir.resolve()
     heading, settings = COMPARISONS[args.compare]
-    configs = {name: _config(workdir, name, spark) for name, spark in settings.items()}
-    runs: dict[str, list[Run]] = {name: [] for name in settings}
-    print(f"| {args.job}, {heading} | wall s | " + " | ".join(STAGES) + " | driver peak MiB (JVM + Python) |")
+    cases = {name: (_config(workdir, name, spark), workdir) for name, spark in settings.items()}
+    runs = alternating_runs(args.job, cases, repeats=args.repeats, heading=heading, first_day=date(2026, 3, 1))
+    print(f"\n| {heading} | median wall s | median driver peak MiB |")
+    print("|---|---:|---:|")
+    for name, measured in runs.items():
+        print(f"| {name} | {statistics.median(r.seconds for r in measured):.1f} | "
+              f"{statistics.median(r.peak_bytes for r in measured) / 2**20:,.0f} |")
+
+
+def alternating_runs(job: str, cases: dict[str, tuple[Path, Path]], *, repeats: int, heading: str,
+                     first_day: date) -> dict[str, list[Run]]:
+    """Run ``job`` for each case (its config and its ``scale.py`` workdir) in turn, ``repeats`` times.
+
+    Each run has a run date of its own, from ``first_day`` on. Prints a Markdown row per run and
+    returns the runs of each case.
+    """
+    runs: dict[str, list[Run]] = {name: [] for name in cases}
+    print(f"| {job}, {heading} | wall s | " + " | ".join(STAGES) + " | driver peak MiB (JVM + Python) |")
     print("|---|---:|" + "---:|" * len(STAGES) + "---:|")
-    day = date(2026, 3, 1)
-    for _ in range(args.repeats):
-        for name in settings:
-            arguments = [args.job, "--conf", str(configs[name]), "--input", str(workdir / "customers"),
+    day = first_day
+    for _ in range(repeats):
+        for name, (config, workdir) in cases.items():
+            arguments = [job, "--conf", str(config), "--input", str(workdir / "customers"),
                          "--run-date", day.isoformat()]
             day += timedelta(days=1)
             run = submit(arguments, workdir / "jobs")
@@ -56,11 +71,7 @@ def main() -> None:
             stages = " | ".join(f"{run.stages[s]:.1f}" if s in run.stages else "" for s in STAGES)
             print(f"| {name} | {run.seconds:.1f} | {stages} | {run.peak_bytes / 2**20:,.0f} "
                   f"({run.jvm_bytes / 2**20:,.0f} + {run.python_bytes / 2**20:,.0f}) |", flush=True)
-    print(f"\n| {heading} | median wall s | median driver peak MiB |")
-    print("|---|---:|---:|")
-    for name, measured in runs.items():
-        print(f"| {name} | {statistics.median(r.seconds for r in measured):.1f} | "
-              f"{statistics.median(r.peak_bytes for r in measured) / 2**20:,.0f} |")
+    return runs
 
 
 def _config(workdir: Path, name: str, spark: dict) -> Path:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-from scale import ROOT, STAGES, Run, submit
+from cache_level import alternating_runs
+from scale import ROOT
 
 
 def main() -> None:
@@ -27,21 +28,12 @@ def main() -> None:
     parser.add_argument("--job", choices=("score", "train"), default="score")
     args = parser.parse_args()
     workdirs = [workdir.resolve() for workdir in args.workdirs]
-    runs: dict[Path, list[Run]] = {workdir: [] for workdir in workdirs}
-    print(f"| {args.job}, snapshot | wall s | " + " | ".join(STAGES) + " | driver peak MiB (JVM + Python) |")
-    print("|---|---:|" + "---:|" * len(STAGES) + "---:|")
-    day = date(2026, 4, 1)
-    for _ in range(args.repeats):
-        for workdir in workdirs:
-            arguments = [args.job, "--conf", str(ROOT / "conf" / "generated.yaml"),
-                         "--input", str(workdir / "customers"), "--run-date", day.isoformat()]
-            day += timedelta(days=1)
-            run = submit(arguments, workdir / "jobs")
-            runs[workdir].append(run)
-            stages = " | ".join(f"{run.stages[s]:.1f}" if s in run.stages else "" for s in STAGES)
-            print(f"| {workdir.name} | {run.seconds:.1f} | {stages} | {run.peak_bytes / 2**20:,.0f} "
-                  f"({run.jvm_bytes / 2**20:,.0f} + {run.python_bytes / 2**20:,.0f}) |", flush=True)
-    small, large = ([run.peak_bytes for run in runs[workdir]] for workdir in workdirs)
+    if workdirs[0].name == workdirs[1].name:
+        parser.error("the two workdirs label the runs by their names, which must differ (scale.py names them rows-N)")
+    config = ROOT / "conf" / "generated.yaml"
+    runs = alternating_runs(args.job, {workdir.name: (config, workdir) for workdir in workdirs},
+                            repeats=args.repeats, heading="snapshot", first_day=date(2026, 4, 1))
+    small, large = ([run.peak_bytes for run in runs[workdir.name]] for workdir in workdirs)
     print(f"\nDriver peak, {workdirs[1].name} against {workdirs[0].name}: "
           f"{statistics.median(large) / statistics.median(small):.2f} (medians); "
           f"{min(large) / max(small):.2f} to {max(large) / min(small):.2f} (range)")
