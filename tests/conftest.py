@@ -23,8 +23,8 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "customer-segmentation"
 # The modules whose jobs take longest, longest first (seconds on one of two workers, from
-# `./spark-submit.sh test --durations=0`: test_cli and test_kill_and_rerun together 727, then 530,
-# 404, 282, 191, 104, 94). Handed out first, they leave the short modules to fill both workers up
+# `./spark-submit.sh test --durations=0`: test_cli and test_kill_and_rerun together 827, then 510,
+# 423, 306, 247, 131, 103). Handed out first, they leave the short modules to fill both workers up
 # to the end; a new module that runs jobs belongs in this list.
 LONGEST_FIRST = ("test_cli.py", "test_kill_and_rerun.py", "test_train.py", "test_cluster.py", "test_real_data.py",
                  "test_score.py", "test_bad_rows.py", "test_notebooks.py")
