@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,8 @@ import pytest
 from support import CONF, QUICK_START_JVM, ROOT, SUBMIT, submit, submit_env, table_rows
 
 from custseg import cli
+
+TENSORFLOW_LOG_LINE = re.compile(r"^[IWEF]\d{4} \S+ +\d+ \S+\.cc:\d+\] ", re.MULTILINE)
 
 
 def test_generate_writes_csv_with_the_real_schema(spark, cli_workdir):
@@ -30,6 +33,8 @@ def test_train_then_sql_then_spark_sql(cli_workdir, cli_run):
     assert f"custseg: model {version} segmented 2,000 of 2,000 customers into 7 segments" in trained.stdout
     # Spark ML's warning about each KMeans start caching its own copy of the cached fitting sample.
     assert "WARN Instrumentation" not in trained.stdout + trained.stderr
+    # TensorFlow's C++ log lines, e.g. "E0000 00:00:1796186941.132408   13299 node_def_util.cc:682] NodeDef ...".
+    assert not TENSORFLOW_LOG_LINE.search(trained.stdout + trained.stderr)
     assert [row[:3] for row in tables if row[0] in ("customer_segments", "run_metrics")] == [
         ["customer_segments", version, "2000"], ["run_metrics", version, "1"]]
     query = "SELECT segment, count(*) FROM custseg.customer_segments GROUP BY segment ORDER BY segment"
