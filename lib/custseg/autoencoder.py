@@ -14,8 +14,9 @@ from typing import Any
 
 # TensorFlow's C++ log lines would drown the job's stage lines: start-up notes (oneDNN, CPU
 # features) and, with TensorFlow 2.21, an error-level line when Keras fits, about a tf.data
-# attribute (use_unbounded_threadpool) that its runtime does not know and ignores. A failure in TensorFlow
-# still raises a Python exception. TF_CPP_MIN_LOG_LEVEL=0 in the environment shows them all.
+# attribute (use_unbounded_threadpool) that its runtime does not know and ignores. Level 3 keeps
+# fatal messages, and a failing operation still raises a Python exception. TF_CPP_MIN_LOG_LEVEL=0
+# in the environment shows every line.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402  (after the log level, which TensorFlow reads on import)
