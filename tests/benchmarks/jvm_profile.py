@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/benchmarks/jvm_profile.py [--rows 2000]
 
-Generates ``--rows`` customers as CSV in a temporary directory and runs the tests' short train
+Generates ``--rows`` customers as CSV in a temporary directory and runs ``startup.py``'s short train
 command on them (3 epochs, one KMeans start) through ``spark-submit.sh``, with the JVM options of
 the tests' commands and a flight recording of the driver JVM (``settings=profile``). Prints the
 share of the recording's execution samples per kind of work (each sample goes to the first kind
