@@ -73,7 +73,9 @@ def _archive_options(result: subprocess.CompletedProcess) -> list[str]:
 def test_the_first_train_run_that_succeeds_records_the_class_archive(fake_venv, tmp_path):
     archive = tmp_path / "classes.jsa"
     env = {"CUSTSEG_VENV": str(fake_venv), "CUSTSEG_CLASS_ARCHIVE": str(archive)}
-    train, score = ("train", "--conf", CONF), ("score", "--conf", CONF)
+    snapshot = tmp_path / "customers.csv"  # what the wrapper's check of the score command looks for
+    snapshot.write_text("ID\n1\n", encoding="utf-8")
+    train, score = ("train", "--conf", CONF), ("score", "--conf", CONF, "--input", str(snapshot))
     # Only a train run records (it loads the classes of every other command too), and only one that succeeds.
     assert _archive_options(submit(*score, cwd=tmp_path, env=env)) == []
     failed = submit(*train, cwd=tmp_path, check=False, env={**env, "FAKE_STATUS": "3"})
@@ -161,6 +163,19 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, args, message):
     assert "Traceback" not in output
     if args[0] == "train":
         assert list(tmp_path.iterdir()) == [], "a rejected train run must leave no warehouse behind"
+        # Found by the wrapper's check before it starts a JVM, whose launcher names Java's vector module.
+        assert "jdk.incubator.vector" not in output
+
+
+def test_the_wrappers_check_passes_a_command_that_may_start_and_stops_a_typo(capsys, monkeypatch):
+    def no_session(*_, **__):
+        raise AssertionError("the check started a SparkSession")
+
+    monkeypatch.setattr("custseg.session.build_session", no_session)
+    assert cli.check(["train", "--conf", CONF, "--set", "clustering.k=5"]) == 0
+    assert capsys.readouterr().err == ""
+    assert cli.check(["sweep", "--conf", CONF, "--k-min", "5", "--k-max", "3"]) == 2
+    assert capsys.readouterr().err == "custseg: error: --k-min 5 and --k-max 3 must satisfy 2 <= k-min <= k-max\n"
 
 
 @pytest.mark.parametrize(("java_version", "message"), [

@@ -188,8 +188,9 @@ def test_submission_errors_are_one_line(options, message, fake_venv, tmp_path):
 
 def test_yarn_cluster_mode_ships_code_config_and_both_environments(fake_venv, tmp_path):
     driver_env = "hdfs:///envs/custseg-driver.tar.gz"
+    # The driver runs on the cluster: the wrapper does not look for the input here.
     result = submit("train", "--master", "yarn", "--conf", CONF, "--deploy-mode", "cluster", "--set", "seed=1",
-                    "--spark-conf", "spark.yarn.queue=batch", cwd=tmp_path,
+                    "--input", "/data/snapshot", "--spark-conf", "spark.yarn.queue=batch", cwd=tmp_path,
                     env={"CUSTSEG_VENV": str(fake_venv), "CUSTSEG_DRIVER_ENV": driver_env})
     assert result.stdout.splitlines() == [
         "--master", "yarn", "--deploy-mode", "cluster", *_common_options(), "--conf", "spark.yarn.queue=batch",
@@ -197,13 +198,17 @@ def test_yarn_cluster_mode_ships_code_config_and_both_environments(fake_venv, tm
         "--archives", f"{ROOT}/dist/executor-env.tar.gz#environment,{driver_env}#driver",
         "--conf", "spark.pyspark.python=./environment/bin/python",
         "--conf", "spark.pyspark.driver.python=./driver/bin/python",
-        f"{ROOT}/jobs/train.py", "--conf", Path(CONF).name, "--set", "seed=1",
+        f"{ROOT}/jobs/train.py", "--conf", Path(CONF).name, "--set", "seed=1", "--input", "/data/snapshot",
     ]
 
 
 def test_kubernetes_client_mode_runs_the_driver_in_the_local_virtualenv(fake_venv, tmp_path):
     master = "k8s://https://127.0.0.1:6443"
-    result = submit("score", f"--master={master}", f"--conf={CONF}", "--input", "/data/snapshot",
+    # The driver runs here, so the wrapper's check looks for the input here.
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir()
+    (snapshot / "part-0.csv").write_text("ID\n1\n", encoding="utf-8")
+    result = submit("score", f"--master={master}", f"--conf={CONF}", "--input", str(snapshot),
                     "--spark-conf", "spark.kubernetes.container.image=custseg:1", cwd=tmp_path,
                     env={"CUSTSEG_VENV": str(fake_venv)})
     assert result.stdout.splitlines() == [
@@ -213,7 +218,7 @@ def test_kubernetes_client_mode_runs_the_driver_in_the_local_virtualenv(fake_ven
         "--archives", f"{ROOT}/dist/executor-env.tar.gz#environment",
         "--conf", "spark.pyspark.python=./environment/bin/python",
         "--conf", f"spark.pyspark.driver.python={fake_venv}/bin/python",
-        f"{ROOT}/jobs/score.py", "--conf", CONF, "--input", "/data/snapshot",
+        f"{ROOT}/jobs/score.py", "--conf", CONF, "--input", str(snapshot),
     ]
 
 

@@ -24,8 +24,7 @@ log = logging.getLogger("custseg")
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Run one command, e.g. ``main(["train", "--conf", "conf/customers.yaml"])``; returns the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     _configure_logging()
     from custseg.catalog import TableShapeError
     from custseg.gates import GateFailure
@@ -33,7 +32,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from custseg.model_store import ModelNotFoundError
 
     try:
-        return args.command(args)
+        return args.command(args, args.prepare(args))
     except (ConfigError, InputError, TableShapeError, ModelNotFoundError, FileExistsError) as error:
         print(f"custseg: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -42,17 +41,36 @@ def main(argv: Optional[list[str]] = None) -> int:
         return EXIT_GATE
 
 
+def check(argv: list[str]) -> int:
+    """Check a command line as :func:`main` does before Spark starts, and start nothing; returns the exit code.
+
+    ``spark-submit.sh`` calls it before it starts a JVM whose driver runs on this machine: a typo in
+    an argument, the config or the input path is reported within a second, not after Spark's
+    start-up. 0 means the command may start.
+    """
+    args = _parser().parse_args(argv)
+    from custseg.io import InputError  # only what a check raises: the errors main catches load Spark ML
+
+    try:
+        args.prepare(args)
+    except (ConfigError, InputError) as error:
+        print(f"custseg: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custseg", description="Customer segmentation on Spark.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    generate = _command(commands, "generate", "write synthetic customers with planted segments", _generate)
+    generate = _command(commands, "generate", "write synthetic customers with planted segments", _generate,
+                        _no_config)
     generate.add_argument("--rows", type=_positive_int, required=True, help="number of customers")
     generate.add_argument("--output", required=True, help="directory to write (replaced if it exists)")
     generate.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     generate.add_argument("--seed", type=int, default=42)
 
-    train = _command(commands, "train", "train a model version and segment a snapshot", _train)
+    train = _command(commands, "train", "train a model version and segment a snapshot", _train, _input_config)
     train.add_argument("--conf", required=True, help="job config YAML, e.g. conf/customers.yaml")
     train.add_argument("--input", help="CSV or Parquet path (default: input.path of the config)")
     train.add_argument("--run-date", type=_date, help="date the outputs are filed under (default: today, UTC)")
@@ -61,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--promote", action="store_true",
                        help="make the new model active even with gates.promote: manual or a gate that warned")
 
-    score = _command(commands, "score", "segment a snapshot with a saved model version", _score)
+    score = _command(commands, "score", "segment a snapshot with a saved model version", _score, _input_config)
     score.add_argument("--conf", required=True, help="job config YAML, e.g. conf/customers.yaml")
     score.add_argument("--input", required=True, help="CSV or Parquet path of the snapshot to segment")
     score.add_argument("--run-date", type=_date, help="date the outputs are filed under (default: today, UTC)")
@@ -69,12 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key (repeatable)")
 
-    promote = _command(commands, "promote", "make a model version the active one (also to roll back)", _promote)
+    promote = _command(commands, "promote", "make a model version the active one (also to roll back)", _promote,
+                       _named_config)
     promote.add_argument("--conf", required=True, help="job config YAML whose output section locates the models")
     promote.add_argument("--model-version", required=True, help="the version to make active")
     promote.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
 
-    sweep = _command(commands, "sweep", "measure k-means for every k in a range and recommend a k", _sweep)
+    sweep = _command(commands, "sweep", "measure k-means for every k in a range and recommend a k", _sweep,
+                     _sweep_config)
     sweep.add_argument("--conf", required=True, help="job config YAML, e.g. conf/customers.yaml")
     sweep.add_argument("--input", help="CSV or Parquet path (default: input.path of the config)")
     sweep.add_argument("--k-min", type=_positive_int, default=2, help="smallest k (default 2)")
@@ -82,7 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--run-date", type=_date, help="date the k_selection rows are filed under (default: today)")
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
 
-    sql = _command(commands, "sql", "run SQL against the job's catalog and print the result", _sql)
+    sql = _command(commands, "sql", "run SQL against the job's catalog and print the result", _sql,
+                   _optional_config)
     sql.add_argument("query", help='e.g. "SELECT * FROM custseg.run_metrics"')
     sql.add_argument("--conf", help="job config YAML whose output section locates the catalog")
     sql.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
@@ -90,18 +111,47 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command(commands, name: str, help_text: str, handler: Callable[[argparse.Namespace], int]):
+def _command(commands, name: str, help_text: str, handler: Callable[[argparse.Namespace, JobConfig], int],
+             prepare: Callable[[argparse.Namespace], JobConfig]):
+    """A command that runs ``handler(args, config)`` on the config that ``prepare(args)`` loaded.
+
+    ``prepare`` makes every check that needs no Spark, so that :func:`check` can make them alone.
+    """
     parser = commands.add_parser(name, help=help_text, description=help_text)
-    parser.set_defaults(command=handler)
+    parser.set_defaults(command=handler, prepare=prepare)
     return parser
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _no_config(args: argparse.Namespace) -> JobConfig:
+    return JobConfig()
+
+
+def _input_config(args: argparse.Namespace) -> JobConfig:
+    return _job_config(args.conf, args.set, input_path=args.input)
+
+
+def _named_config(args: argparse.Namespace) -> JobConfig:
+    return _job_config(args.conf, args.set)
+
+
+def _optional_config(args: argparse.Namespace) -> JobConfig:
+    return _job_config(args.conf, args.set) if args.conf else JobConfig()
+
+
+def _sweep_config(args: argparse.Namespace) -> JobConfig:
+    from custseg.sweep import check_range
+
+    config = _input_config(args)
+    check_range(args.k_min, args.k_max)
+    return config
+
+
+def _generate(args: argparse.Namespace, config: JobConfig) -> int:
     from custseg import io
     from custseg.generator import generate_customers
     from custseg.session import build_session
 
-    spark = build_session(JobConfig())
+    spark = build_session(config)
     try:
         io.write_files(generate_customers(spark, rows=args.rows, seed=args.seed), args.output, fmt=args.format)
     finally:
@@ -110,9 +160,7 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train(args: argparse.Namespace) -> int:
-    # The config and input are checked before TensorFlow and Spark load: a typo fails in a second.
-    config = _job_config(args.conf, args.set, input_path=args.input)
+def _train(args: argparse.Namespace, config: JobConfig) -> int:
     from custseg import train
     from custseg.session import build_session
 
@@ -126,9 +174,7 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score(args: argparse.Namespace) -> int:
-    # The config and input are checked before TensorFlow and Spark load: a typo fails in a second.
-    config = _job_config(args.conf, args.set, input_path=args.input)
+def _score(args: argparse.Namespace, config: JobConfig) -> int:
     from custseg import score
     from custseg.session import build_session
 
@@ -142,12 +188,10 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace) -> int:
+def _sweep(args: argparse.Namespace, config: JobConfig) -> int:
     from custseg import sweep
     from custseg.session import build_session
 
-    config = _job_config(args.conf, args.set, input_path=args.input)
-    sweep.check_range(args.k_min, args.k_max)
     spark = build_session(config)
     try:
         result = sweep.run(spark, config, k_min=args.k_min, k_max=args.k_max,
@@ -158,12 +202,11 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _promote(args: argparse.Namespace) -> int:
+def _promote(args: argparse.Namespace, config: JobConfig) -> int:
     from custseg import model_store
     from custseg.publish import publish_model_versions
     from custseg.session import build_session
 
-    config = _job_config(args.conf, args.set)
     model_dir = (Path(config.output.warehouse_dir) / config.output.model_dir).resolve()
     previous = model_store.active_version(model_dir)
     model_store.load_manifest_of(model_dir, args.model_version)
@@ -178,12 +221,11 @@ def _promote(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sql(args: argparse.Namespace) -> int:
+def _sql(args: argparse.Namespace, config: JobConfig) -> int:
     from custseg.session import build_session
 
     from pyspark.errors import AnalysisException
 
-    config = _job_config(args.conf, args.set) if args.conf else JobConfig()
     spark = build_session(config)
     try:
         if spark.catalog.databaseExists(config.output.database):
