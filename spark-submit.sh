@@ -88,7 +88,7 @@ run_job() {
   check_java
   ensure_venv train
   # A driver that runs here first makes the job's own checks of its command line, config and input
-  # path without a JVM: a typo is one line within a second or two, not after Spark's start-up.
+  # path without a JVM: a typo is one line within a second, not after Spark's start-up.
   if [ "$mode" = client ]; then
     "$VENV/bin/python" -c 'import sys; from custseg import cli; sys.exit(cli.check(sys.argv[1:]))' \
       "$job" ${args[@]+"${args[@]}"} || exit $?
