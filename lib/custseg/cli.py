@@ -42,11 +42,12 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 def check(argv: list[str]) -> int:
-    """Check a command line as :func:`main` does before Spark starts, and start nothing; returns the exit code.
+    """Check a command line's arguments, config and input path as :func:`main` does first; returns the exit code.
 
     ``spark-submit.sh`` calls it before it starts a JVM whose driver runs on this machine: a typo in
     an argument, the config or the input path is reported within a second, not after Spark's
-    start-up. 0 means the command may start.
+    start-up. 0 means the command may start. It starts nothing; later checks (a ``promote`` of an
+    unknown model version, say) stay with the command.
     """
     args = _parser().parse_args(argv)
     from custseg.io import InputError  # only what a check raises: the errors main catches load Spark ML
@@ -115,7 +116,8 @@ def _command(commands, name: str, help_text: str, handler: Callable[[argparse.Na
              prepare: Callable[[argparse.Namespace], JobConfig]):
     """A command that runs ``handler(args, config)`` on the config that ``prepare(args)`` loaded.
 
-    ``prepare`` makes every check that needs no Spark, so that :func:`check` can make them alone.
+    ``prepare`` loads the config and checks it and the input path without Spark, so that :func:`check`
+    can run it alone.
     """
     parser = commands.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(command=handler, prepare=prepare)
