@@ -140,14 +140,7 @@ def run_tables(*, segmented: DataFrame, rejected: DataFrame, measured: Measureme
     profiles, agreement = measured.profiles.table, measured.agreement
     stamp = [F.lit(model_version).alias("model_version"), F.lit(run_date).alias("run_date")]
     tables = {
-        "customer_segments": segmented.select(
-            F.col(columns.id).alias("customer_id"),
-            "segment",
-            "distance",
-            F.col("latent").cast("array<float>").alias("latent"),
-            "reconstruction_error",
-            *stamp,
-        ),
+        "customer_segments": customer_segments(segmented, columns).select("*", *stamp),
         "segment_profiles": profiles.select("*", *stamp),
         "quarantine": rejected.select("*", *stamp),
     }
@@ -157,6 +150,17 @@ def run_tables(*, segmented: DataFrame, rejected: DataFrame, measured: Measureme
     )
     tables["label_mapping"] = mapping.select("*", F.lit(agreement.label).cast("string").alias("label_column"), *stamp)
     return tables
+
+
+def customer_segments(segmented: DataFrame, columns: ColumnsConfig) -> DataFrame:
+    """The ``customer_segments`` table's row of each segmented customer, without the run's stamp."""
+    return segmented.select(
+        F.col(columns.id).alias("customer_id"),
+        "segment",
+        "distance",
+        F.col("latent").cast("array<float>").alias("latent"),
+        "reconstruction_error",
+    )
 
 
 def _mapping_rows(agreement: Agreement) -> list[tuple]:

@@ -74,11 +74,25 @@ def timed_passes(passes: dict[str, Callable[[], DataFrame]], *, rows: int, repea
 
     Returns the median seconds of each pass. ``heading`` (what the rows are) leads the printed table.
     """
-    seconds: dict[str, list[float]] = {name: [] for name in passes}
+    actions = {name: (lambda build=build: to_noop(build())) for name, build in passes.items()}
+    return timed_actions(actions, rows=rows, repeats=repeats, heading=heading)
+
+
+def to_noop(df: DataFrame) -> None:
+    """Compute every row of ``df`` and discard it: Spark's no-op sink."""
+    df.write.format("noop").mode("overwrite").save()
+
+
+def timed_actions(actions: dict[str, Callable[[], None]], *, rows: int, repeats: int, heading: str) -> dict[str, float]:
+    """Run each action, alternating, ``repeats`` times; print a Markdown table of their seconds.
+
+    Returns the median seconds of each action. ``heading`` (what the rows are) leads the printed table.
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(repeats):
-        for name, build in passes.items():
+        for name, action in actions.items():
             start = time.perf_counter()
-            build().write.format("noop").mode("overwrite").save()
+            action()
             seconds[name].append(time.perf_counter() - start)
     medians = {name: statistics.median(values) for name, values in seconds.items()}
     print(f"\n{rows:,} rows, {heading}, {os.cpu_count()} cores, local[*], median of {repeats}\n")
