@@ -83,7 +83,7 @@ def test_int_is_accepted_where_a_float_is_expected():
         ({"drift": {"psi_warn": 0.5}}, "drift.psi_warn must not exceed drift.psi_retrain"),
         ({"drift": {"reconstruction_retrain": 1.0}}, "drift.reconstruction_warn must not exceed"),
         ({"features": {"encoding": "hash"}}, "config key features.encoding is 'hash'; allowed: index, onehot"),
-        ({"spark": {"cache": "memory"}}, "config key spark.cache is 'memory'; allowed: disk, memory_and_disk"),
+        ({"spark": {"cache": "memory"}}, "config key spark.cache is 'memory'; allowed: files, disk, memory_and_disk"),
         ({"columns": {"numeric": "Age"}}, "config key columns.numeric must be a list, got str"),
         ({"autoencoder": {"dropout": 1.5}}, "autoencoder.dropout must be in [0, 1)"),
         ({"report": {"sample_rows": 5}}, "report.sample_rows must be at least 10"),

@@ -20,7 +20,7 @@ TRAINED, SCORED, SAME_INPUT = dt.date(2026, 5, 1), dt.date(2026, 5, 2), dt.date(
 SEGMENT_COLUMNS = ["customer_id", "segment", "distance", "latent", "reconstruction_error"]
 
 
-def _config(model_home, cache="disk", **input_section):
+def _config(model_home, cache="files", **input_section):
     return config_from_dict({
         "seed": 7,
         "spark": {"cache": cache},

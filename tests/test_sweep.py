@@ -61,11 +61,10 @@ def swept(spark, sweep_home):
     return with_persisted_levels(lambda: sweep.run(spark, config, k_min=2, k_max=3, run_date=SWEPT))
 
 
-def test_a_sweep_caches_its_customers_where_the_config_says_and_its_samples_in_memory(swept):
-    # spark.cache is the default, disk: the snapshot and every customer's latent vector (read once
-    # per k) on disk; the bounded sample that KMeans fits on for each k in memory.
-    assert swept[1] == [StorageLevel.DISK_ONLY, StorageLevel.DISK_ONLY,
-                        StorageLevel.MEMORY_AND_DISK, StorageLevel.MEMORY_AND_DISK]
+def test_a_sweep_keeps_its_customers_in_files_and_caches_only_its_samples_in_memory(swept):
+    # spark.cache is the default, files: the snapshot and every customer's latent vector (read once
+    # per k) as Parquet files; the bounded sample that KMeans fits on for each k cached in memory.
+    assert swept[1] == [StorageLevel.MEMORY_AND_DISK, StorageLevel.MEMORY_AND_DISK]
 
 
 def test_a_sweep_measures_every_k_and_commits_its_table(spark, sweep_home, swept):

@@ -21,6 +21,7 @@ from custseg.features import FEATURES_COL, fit_feature_pipeline, transform_featu
 from custseg.gates import GateFailure
 from custseg.report import report_path
 from custseg.generator import generate_customers
+from custseg.frame_store import SCRATCH_DIR, FrameStore
 from custseg.sampling import bounded_sample
 from custseg.snapshot import effective_config, read_snapshot
 from support import with_persisted_levels
@@ -61,32 +62,35 @@ def second_run(spark, config, first_run):
 
 def test_the_samples_hold_the_features_a_sample_of_featured_customers_holds(spark, config):
     # The job samples the customers before computing their features: the same rows in the same order.
-    snapshot = read_snapshot(spark, effective_config(config))
-    customers, rows = snapshot.customers, snapshot.rows_usable
-    model = fit_feature_pipeline(config.columns, customers, encoding="onehot")
-    expected = bounded_sample(transform_features(model, customers), rows=rows, limit=500, seed=7).toPandas()
-    sampled = train.sampled_features(model, customers, rows=rows, limit=500, seed=7).toPandas()
+    with FrameStore(spark, cache=config.spark.cache) as store:
+        snapshot = read_snapshot(spark, effective_config(config), store)
+        customers, rows = snapshot.customers, snapshot.rows_usable
+        model = fit_feature_pipeline(config.columns, customers, encoding="onehot")
+        expected = bounded_sample(transform_features(model, customers), rows=rows, limit=500, seed=7).toPandas()
+        sampled = train.sampled_features(model, customers, rows=rows, limit=500, seed=7).toPandas()
+        training = train.training_sample(model, customers, rows=rows, limit=500, seed=7)
     assert len(sampled) == 500
     pd.testing.assert_frame_equal(sampled, expected)
-    np.testing.assert_array_equal(train.training_sample(model, customers, rows=rows, limit=500, seed=7),
-                                  np.stack(expected[FEATURES_COL]).astype(np.float32))
-    snapshot.release()
+    np.testing.assert_array_equal(training, np.stack(expected[FEATURES_COL]).astype(np.float32))
 
 
-def test_a_train_run_caches_its_customers_where_the_config_says_and_its_samples_in_memory(first_run_caching):
-    # spark.cache is the default, disk: the snapshot and the segmented customers on disk; the
-    # bounded samples that KMeans fits on (the encoded sample, then its latent vectors) in memory.
-    assert first_run_caching[1] == [StorageLevel.DISK_ONLY, StorageLevel.MEMORY_AND_DISK,
-                                    StorageLevel.MEMORY_AND_DISK, StorageLevel.DISK_ONLY]
+def test_a_train_run_keeps_its_customers_in_files_and_caches_only_its_samples_in_memory(first_run_caching, warehouse):
+    # spark.cache is the default, files: the snapshot and the segmented customers as Parquet files,
+    # removed with the run; the bounded samples that KMeans fits on (the encoded sample, then its
+    # latent vectors) cached in memory.
+    assert first_run_caching[1] == [StorageLevel.MEMORY_AND_DISK, StorageLevel.MEMORY_AND_DISK]
+    assert not list((warehouse / SCRATCH_DIR).glob("*/segmented"))
 
 
-@pytest.mark.parametrize("cache, level", [("disk", StorageLevel.DISK_ONLY),
-                                          ("memory_and_disk", StorageLevel.MEMORY_AND_DISK)])
-def test_the_snapshot_is_cached_where_the_config_says(spark, config, cache, level):
-    chosen = dataclasses.replace(config, spark=dataclasses.replace(config.spark, cache=cache))
-    snapshot = read_snapshot(spark, effective_config(chosen))
-    assert snapshot._flagged.storageLevel == level
-    snapshot.release()
+@pytest.mark.parametrize("cache, levels", [("files", []), ("disk", [StorageLevel.DISK_ONLY]),
+                                           ("memory_and_disk", [StorageLevel.MEMORY_AND_DISK])])
+def test_the_snapshot_is_kept_where_the_config_says(spark, warehouse, config, cache, levels):
+    chosen = effective_config(dataclasses.replace(config, spark=dataclasses.replace(config.spark, cache=cache)))
+    with FrameStore(spark, cache=cache) as store:
+        snapshot, persisted = with_persisted_levels(lambda: read_snapshot(spark, chosen, store))
+        assert persisted == levels
+        assert bool(list((warehouse / SCRATCH_DIR).glob("*/snapshot/*.parquet"))) == (cache == "files")
+        assert snapshot.customers.count() == snapshot.rows_usable
 
 
 def _segments(spark, run_date):
@@ -152,10 +156,10 @@ def test_silhouette_is_estimated_from_a_sample_of_metrics_silhouette_rows(spark,
 
 def test_segment_medians_are_estimated_from_a_sample_of_metrics_median_rows(spark, config, first_run):
     numeric = config.columns.numeric
-    snapshot = read_snapshot(spark, effective_config(config))
-    ids = _segments(spark, DAY1).select(F.col("customer_id").alias(config.columns.id), "segment")
-    values = snapshot.customers.join(ids, config.columns.id).select("segment", *numeric).toPandas()
-    snapshot.release()
+    with FrameStore(spark, cache=config.spark.cache) as store:
+        snapshot = read_snapshot(spark, effective_config(config), store)
+        ids = _segments(spark, DAY1).select(F.col("customer_id").alias(config.columns.id), "segment")
+        values = snapshot.customers.join(ids, config.columns.id).select("segment", *numeric).toPandas()
     profiles = spark.table("e2e.segment_profiles").where((F.col("run_date") == DAY1) & F.col("level").isNull())
     sampled = {(r.segment, r.feature): r.median for r in profiles.collect()}
     segments = values.groupby("segment")

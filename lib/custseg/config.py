@@ -189,10 +189,11 @@ class OutputConfig:
 class SparkConfig:
     app_name: str = "custseg"
     # Where a job keeps the customers it reads many times (the snapshot, the segmented customers):
-    # "disk" on the executors' local disks, read again through the operating system's page cache;
-    # "memory_and_disk" in the JVM heap first. For 10M customers on 2 cores, disk kept a local
-    # run's peak memory 1.3-1.9 GB lower in about the same time (tests/benchmarks/cache_level.py).
-    cache: Literal["disk", "memory_and_disk"] = "disk"
+    # "files" as Parquet files of the run's own under the warehouse, removed when it ends
+    # (custseg.frame_store); "disk" in Spark's cache on the executors' local disks; "memory_and_disk"
+    # in Spark's cache in the JVM heap first. For 10M customers on 2 cores, disk kept a local run's
+    # peak memory 1.3-1.9 GB lower than memory_and_disk in about the same time (cache_level.py).
+    cache: Literal["files", "disk", "memory_and_disk"] = "files"
     conf: dict[str, str] = field(default_factory=dict)
 
 

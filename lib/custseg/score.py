@@ -15,10 +15,10 @@ from custseg.config import JobConfig
 from custseg.drift import drift_rows, overall_verdict
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, transform_features
+from custseg.frame_store import FrameStore
 from custseg.profiles import Profiles
 from custseg.publish import commit_run, stage_run_tables
 from custseg.report import publish_run_report
-from custseg.session import cache_level
 from custseg.snapshot import effective_config, read_snapshot
 from custseg.timing import StageTimer
 
@@ -37,6 +37,12 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
     run_date : the date the outputs are filed under; re-running it replaces it and nothing else.
     model_version : the model to apply; the active one when None.
     """
+    with FrameStore(spark, cache=config.spark.cache) as store:
+        return _score(spark, config, store, run_date=run_date, model_version=model_version)
+
+
+def _score(spark: SparkSession, config: JobConfig, store: FrameStore, *, run_date: date,
+           model_version: str | None) -> outputs.RunResult:
     timer = StageTimer()
     model_dir = (Path(config.output.warehouse_dir) / config.output.model_dir).resolve()
     model = model_store.load_model(model_dir, model_version)
@@ -44,7 +50,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
     columns = config.columns
     log.info("score run %s with model version %s, config %s", run_date, model.version, config.to_dict())
     with timer.stage("read") as facts:
-        snapshot = read_snapshot(spark, config)
+        snapshot = read_snapshot(spark, config, store)
         facts.update(rows=snapshot.rows_read, quarantined=snapshot.rows_quarantined,
                      unseen_values=snapshot.values_unseen)
 
@@ -52,10 +58,9 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
         featured = transform_features(model.features, snapshot.customers)
 
     with timer.stage("encode") as facts:
-        # Latent vector and segment of every customer in one pass, cached once.
+        # Latent vector and segment of every customer in one pass, kept once.
         encoded = encode(featured, weights=model.weights, features_col=FEATURES_COL)
-        segmented = outputs.without_features(assign_segments(encoded, model.segmentation))
-        segmented = segmented.persist(cache_level(config))
+        segmented = store.keep(outputs.without_features(assign_segments(encoded, model.segmentation)), "segmented")
         rows_segmented = segmented.count()
         facts.update(rows=rows_segmented)
     snapshot.check_accounting(rows_segmented)
@@ -92,8 +97,6 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date,
     )
     written = commit_run(spark, commit, database=config.output.database, metrics=row)
     report = publish_run_report(spark, config, run_date=run_date, history=model.manifest.get("history", []))
-    snapshot.release()
-    segmented.unpersist()
     return outputs.RunResult(model_version=model.version, bundle=model.bundle, metrics=row, tables=written,
                              report=report)
 

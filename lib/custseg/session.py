@@ -6,7 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 
 from custseg.config import JobConfig
@@ -19,14 +18,6 @@ JOB_SETTINGS = {
     # it keeps spark.sql.shuffle.partitions (200) near-empty partitions, read by every later pass.
     "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
 }
-
-CACHE_LEVELS = {"disk": StorageLevel.DISK_ONLY, "memory_and_disk": StorageLevel.MEMORY_AND_DISK}
-
-
-def cache_level(config: JobConfig) -> StorageLevel:
-    """The storage level of the customers a job caches: ``spark.cache`` of its config."""
-    return CACHE_LEVELS[config.spark.cache]
-
 
 def catalog_settings(warehouse_dir: str | Path) -> dict[str, str]:
     """Spark settings for an embedded Hive metastore (Derby) and warehouse under one directory.

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from custseg import cleaning, io, quarantine
 from custseg.config import ConfigError, JobConfig
 from custseg.generator import PLANTED_SEGMENT_COL, generate_customers
-from custseg.session import cache_level
+from custseg.frame_store import FrameStore
 
 log = logging.getLogger("custseg")
 _FIRST_ROWS = 10_000
@@ -22,8 +22,8 @@ _FIRST_ROWS = 10_000
 class Snapshot:
     """A read snapshot: typed usable rows, rejected rows, and the counts that must add up.
 
-    ``customers`` and ``rejected`` come from one cached frame; call :meth:`release` once both
-    have been consumed.
+    ``customers`` and ``rejected`` come from one frame, kept by the run's
+    :class:`~custseg.frame_store.FrameStore` until the run ends.
     """
 
     customers: DataFrame
@@ -31,7 +31,6 @@ class Snapshot:
     rows_read: int
     rows_quarantined: int
     values_unseen: int
-    _flagged: DataFrame
 
     @property
     def rows_usable(self) -> int:
@@ -44,10 +43,6 @@ class Snapshot:
             raise RuntimeError(f"{self.rows_read:,} rows read but {rows_segmented:,} segmented and "
                                f"{self.rows_quarantined:,} quarantined; nothing was written")
 
-    def release(self) -> None:
-        """Drop the cached rows."""
-        self._flagged.unpersist()
-
 
 def effective_config(config: JobConfig) -> JobConfig:
     """``config`` as a job runs it: generated customers are evaluated against their planted segments."""
@@ -56,14 +51,16 @@ def effective_config(config: JobConfig) -> JobConfig:
     return dataclasses.replace(config, columns=dataclasses.replace(config.columns, label=PLANTED_SEGMENT_COL))
 
 
-def read_snapshot(spark: SparkSession, config: JobConfig, *, k: int | None = None) -> Snapshot:
+def read_snapshot(spark: SparkSession, config: JobConfig, store: FrameStore, *, k: int | None = None) -> Snapshot:
     """Read the configured input, quarantine what cannot be used and check that enough is left.
+
+    The checked rows are kept in ``store``, which every later pass reads.
 
     Raises :class:`custseg.io.InputError` for an empty input or one without usable rows, and
     :class:`custseg.config.ConfigError` when ``k`` is given and fewer distinct usable rows remain.
     """
     columns = config.columns
-    flagged = quarantine.flag_rows(_read(spark, config), columns=columns).persist(cache_level(config))
+    flagged = store.keep(quarantine.flag_rows(_read(spark, config), columns=columns), "snapshot")
     usable = F.col(quarantine.REASON_CODE_COL).isNull()
     counts = flagged.agg(F.count("*").alias("rows"), F.count(quarantine.REASON_CODE_COL).alias("bad"),
                          F.sum(F.when(usable, F.col(cleaning.UNSEEN_COL))).alias("unseen")).first()
@@ -73,7 +70,7 @@ def read_snapshot(spark: SparkSession, config: JobConfig, *, k: int | None = Non
     if k is not None:
         _check_k(customers, config, k)
     return Snapshot(customers=customers, rejected=quarantine.rejected_rows(flagged), rows_read=rows_read,
-                    rows_quarantined=rows_quarantined, values_unseen=values_unseen, _flagged=flagged)
+                    rows_quarantined=rows_quarantined, values_unseen=values_unseen)
 
 
 def _read(spark: SparkSession, config: JobConfig) -> DataFrame:

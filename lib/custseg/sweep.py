@@ -27,11 +27,11 @@ from custseg.clustering import assign_segments, fit_segmentation, with_latent_ve
 from custseg.config import ClusteringConfig, ConfigError, JobConfig
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, fit_feature_pipeline, transform_features
+from custseg.frame_store import FrameStore
 from custseg.metrics import inertia, separation, silhouette
 from custseg.report import REPORTS
 from custseg.report_plots import Plot, sweep_plot
 from custseg.sampling import bounded_sample
-from custseg.session import cache_level
 from custseg.snapshot import effective_config, read_snapshot
 
 log = logging.getLogger("custseg")
@@ -65,11 +65,11 @@ def run(spark: SparkSession, config: JobConfig, *, k_min: int, k_max: int, run_d
     """
     check_range(k_min, k_max)
     config = effective_config(config)
-    encoded, rows = _latent_vectors(spark, config, k_max=k_max)
-    sample = _latent_sample(encoded, rows=rows, seed=config.seed)
-    measured = [_measure(encoded, sample, settings=dataclasses.replace(config.clustering, k=k), seed=config.seed,
-                         rows=rows) for k in range(k_min, k_max + 1)]
-    encoded.unpersist()
+    with FrameStore(spark, cache=config.spark.cache) as store:
+        encoded, rows = _latent_vectors(spark, config, store, k_max=k_max)
+        sample = _latent_sample(encoded, rows=rows, seed=config.seed)
+        measured = [_measure(encoded, sample, settings=dataclasses.replace(config.clustering, k=k),
+                             seed=config.seed, rows=rows) for k in range(k_min, k_max + 1)]
     table = pd.DataFrame(measured, columns=COLUMNS[:-1])
     best = recommend(table)
     table["recommended"] = table["k"] == best
@@ -117,15 +117,16 @@ def stability(sample: np.ndarray, *, k: int, settings: ClusteringConfig, seed: i
     return float(np.mean([adjusted_rand_score(a, b) for a, b in itertools.combinations(fits, 2)]))
 
 
-def _latent_vectors(spark: SparkSession, config: JobConfig, *, k_max: int) -> tuple[DataFrame, int]:
-    """Every usable customer's latent vector, cached, and their number.
+def _latent_vectors(spark: SparkSession, config: JobConfig, store: FrameStore, *,
+                    k_max: int) -> tuple[DataFrame, int]:
+    """Every usable customer's latent vector, kept in ``store``, and their number.
 
     Features and autoencoder are fitted as a train run fits them.
     """
     from custseg import autoencoder  # TensorFlow is imported on the driver only, and only here.
     from custseg.train import training_sample
 
-    snapshot = read_snapshot(spark, config, k=k_max)
+    snapshot = read_snapshot(spark, config, store, k=k_max)
     model = fit_feature_pipeline(config.columns, snapshot.customers, encoding=config.features.encoding)
     featured = transform_features(model, snapshot.customers)
     sample = training_sample(model, snapshot.customers, rows=snapshot.rows_usable,
@@ -133,10 +134,9 @@ def _latent_vectors(spark: SparkSession, config: JobConfig, *, k_max: int) -> tu
     trained = autoencoder.train_autoencoder(sample, settings=config.autoencoder, seed=config.seed)
     weights = autoencoder.export_weights(trained.model)
     encoded = with_latent_vector(encode(featured, weights=weights, features_col=FEATURES_COL))
-    encoded = encoded.persist(cache_level(config))
+    encoded = store.keep(encoded, "encoded")
     rows = encoded.count()
     log.info("latent vectors of %s customers ready; measuring k", f"{rows:,}")
-    snapshot.release()
     return encoded, rows
 
 

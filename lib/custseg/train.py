@@ -27,10 +27,10 @@ from custseg.config import JobConfig
 from custseg.drift import reference_profile
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, feature_names, fit_feature_pipeline, transform_features
+from custseg.frame_store import FrameStore
 from custseg.publish import commit_run, publish_model_versions, stage_run_tables
 from custseg.report import publish_run_report
 from custseg.sampling import bounded_sample
-from custseg.session import cache_level
 from custseg.snapshot import effective_config, read_snapshot
 from custseg.timing import StageTimer
 
@@ -47,13 +47,19 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
     run_date : the date the outputs are filed under; re-running it replaces it.
     promote : make the new model active even if ``gates.promote`` is manual or a gate only warned.
     """
+    with FrameStore(spark, cache=config.spark.cache) as store:
+        return _train(spark, config, store, run_date=run_date, promote=promote)
+
+
+def _train(spark: SparkSession, config: JobConfig, store: FrameStore, *, run_date: date,
+           promote: bool) -> outputs.RunResult:
     config = effective_config(config)
     columns = config.columns
     timer = StageTimer()
     version = model_store.new_version()
     log.info("train run %s, model version %s, config %s", run_date, version, config.to_dict())
     with timer.stage("read") as facts:
-        snapshot = read_snapshot(spark, config, k=config.clustering.k)
+        snapshot = read_snapshot(spark, config, store, k=config.clustering.k)
         facts.update(rows=snapshot.rows_read, quarantined=snapshot.rows_quarantined,
                      unseen_values=snapshot.values_unseen)
 
@@ -91,8 +97,7 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
 
     with timer.stage("encode") as facts:
         encoded = encode(featured, weights=weights, features_col=FEATURES_COL)
-        segmented = outputs.without_features(assign_segments(encoded, segmentation))
-        segmented = segmented.persist(cache_level(config))
+        segmented = store.keep(outputs.without_features(assign_segments(encoded, segmentation)), "segmented")
         rows_segmented = segmented.count()
         facts.update(rows=rows_segmented)
     snapshot.check_accounting(rows_segmented)
@@ -141,8 +146,6 @@ def run(spark: SparkSession, config: JobConfig, *, run_date: date, promote: bool
     written += publish_model_versions(spark, database=config.output.database, model_dir=bundle.parent)
     # Read back from the committed tables, so the report shows what queries of this run date return.
     report = publish_run_report(spark, config, run_date=run_date, history=trained.history)
-    snapshot.release()
-    segmented.unpersist()
     return outputs.RunResult(model_version=version, bundle=bundle, metrics=row, tables=written,
                              report=report)
 

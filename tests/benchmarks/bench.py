@@ -9,13 +9,15 @@ import os
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from custseg.config import JobConfig, load_config
+from custseg.frame_store import FrameStore
 from custseg.model_store import SavedModel, load_model
 from custseg.snapshot import Snapshot, effective_config, read_snapshot
 
@@ -37,22 +39,25 @@ def generated_config(data: str) -> JobConfig:
     return effective_config(dataclasses.replace(config, input=source))
 
 
-def generated_snapshot(spark: SparkSession, data: str) -> tuple[JobConfig, Snapshot]:
-    """:func:`generated_config` and its snapshot as the jobs read it."""
+@contextmanager
+def generated_snapshot(spark: SparkSession, data: str) -> Iterator[tuple[JobConfig, Snapshot]]:
+    """:func:`generated_config` and its snapshot as the jobs read and keep it, kept until the block ends."""
     config = generated_config(data)
-    return config, read_snapshot(spark, config)
+    with FrameStore(spark, cache=config.spark.cache) as store:
+        yield config, read_snapshot(spark, config, store)
 
 
+@contextmanager
 def trained_customers(spark: SparkSession, warehouse: str,
-                      columns: list[str]) -> tuple[JobConfig, SavedModel, Snapshot, DataFrame]:
+                      columns: list[str]) -> Iterator[tuple[JobConfig, SavedModel, DataFrame]]:
     """The customers that the active model of ``warehouse`` (a train run on generated customers) was
-    trained on, read as the jobs read them, joined to ``columns`` of their ``customer_segments`` rows."""
+    trained on, read and kept as the jobs do until the block ends, joined to ``columns`` of their
+    ``customer_segments`` rows."""
     model = load_model((Path(warehouse) / "models").resolve())
-    config, snapshot = generated_snapshot(spark, model.manifest["input"])
-    segments = spark.read.parquet(f"{warehouse}/custseg.db/customer_segments").where(
-        F.col("run_date") == model.manifest["run_date"]).select("customer_id", *columns)
-    joined = snapshot.customers.join(segments, F.col(config.columns.id) == F.col("customer_id"))
-    return config, model, snapshot, joined
+    with generated_snapshot(spark, model.manifest["input"]) as (config, snapshot):
+        segments = spark.read.parquet(f"{warehouse}/custseg.db/customer_segments").where(
+            F.col("run_date") == model.manifest["run_date"]).select("customer_id", *columns)
+        yield config, model, snapshot.customers.join(segments, F.col(config.columns.id) == F.col("customer_id"))
 
 
 def local_session(java_options: str = "") -> SparkSession:

@@ -1,14 +1,15 @@
-"""A job with its customers cached two ways: wall time, stage times and driver peak memory.
+"""A job with its customers kept two ways: wall time, stage times and driver peak memory.
 
     .venv/bin/python tests/benchmarks/cache_level.py WORKDIR [--repeats 2] [--job score|train]
-        [--compare level|compression]
+        [--compare store|level|compression]
 
 WORKDIR holds a ``scale.py`` run of one row count: its ``customers`` and the ``jobs`` directory of
 its train run (the model the score job applies). The job (score by default) runs through
 ./spark-submit.sh with the shipped config for generated customers, alternating between two
-settings, ``--repeats`` times each, each run under a run date of its own. ``--compare level`` sets
-``spark.cache`` to ``disk`` and to ``memory_and_disk``; ``--compare compression`` caches with
-Spark's columnar compression (``spark.sql.inMemoryColumnarStorage.compressed``) on and off.
+settings, ``--repeats`` times each, each run under a run date of its own. ``--compare store`` sets
+``spark.cache`` to ``files`` and to ``disk``, ``--compare level`` to ``disk`` and to
+``memory_and_disk``; ``--compare compression`` caches on disk with Spark's columnar compression
+(``spark.sql.inMemoryColumnarStorage.compressed``) on and off.
 Prints a Markdown table of the runs and the medians of each setting.
 """
 
@@ -26,9 +27,10 @@ from scale import ROOT, STAGES, Run, submit
 COMPRESSION = "spark.sql.inMemoryColumnarStorage.compressed"
 # Each comparison: its column heading and, per setting, what it changes in the config's spark section.
 COMPARISONS = {
+    "store": ("spark.cache", {"files": {"cache": "files"}, "disk": {"cache": "disk"}}),
     "level": ("spark.cache", {"disk": {"cache": "disk"}, "memory_and_disk": {"cache": "memory_and_disk"}}),
-    "compression": (COMPRESSION, {"compressed": {"conf": {COMPRESSION: "true"}},
-                                  "uncompressed": {"conf": {COMPRESSION: "false"}}}),
+    "compression": (COMPRESSION, {"compressed": {"cache": "disk", "conf": {COMPRESSION: "true"}},
+                                  "uncompressed": {"cache": "disk", "conf": {COMPRESSION: "false"}}}),
 }
 
 
@@ -37,7 +39,7 @@ def main() -> None:
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--job", choices=("score", "train"), default="score")
-    parser.add_argument("--compare", choices=tuple(COMPARISONS), default="level")
+    parser.add_argument("--compare", choices=tuple(COMPARISONS), default="store")
     args = parser.parse_args()
     workdir = args.workdir.resolve()
     heading, settings = COMPARISONS[args.compare]

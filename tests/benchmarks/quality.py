@@ -111,18 +111,20 @@ def load(spark, overrides: list[str]) -> Dataset:
 
     from custseg.config import load_config
     from custseg.features import FEATURES_COL, build_feature_pipeline, transform_features
+    from custseg.frame_store import FrameStore
     from custseg.snapshot import effective_config, read_snapshot
 
     config = effective_config(load_config(ROOT / "conf" / "customers.yaml", overrides))
     columns = config.columns
-    customers = read_snapshot(spark, config).customers
     features = {}
-    for encoding in ("index", "onehot"):
-        model = build_feature_pipeline(columns, encoding=encoding).fit(customers)
-        rows = transform_features(model, customers).orderBy(F.col(columns.id).cast("long")).select(
-            F.col(FEATURES_COL).alias("f"), F.col(columns.label).cast("string").alias("label"),
-            *[F.col(c).isNull().cast("double").alias(c) for c in columns.numeric]).toPandas()
-        features[encoding] = np.stack(rows["f"].to_numpy())
+    with FrameStore(spark, cache=config.spark.cache) as store:
+        customers = read_snapshot(spark, config, store).customers
+        for encoding in ("index", "onehot"):
+            model = build_feature_pipeline(columns, encoding=encoding).fit(customers)
+            rows = transform_features(model, customers).orderBy(F.col(columns.id).cast("long")).select(
+                F.col(FEATURES_COL).alias("f"), F.col(columns.label).cast("string").alias("label"),
+                *[F.col(c).isNull().cast("double").alias(c) for c in columns.numeric]).toPandas()
+            features[encoding] = np.stack(rows["f"].to_numpy())
     missing = rows[columns.numeric].to_numpy()
     missing = missing[:, missing.std(axis=0) > 0]
     return Dataset(features, (missing - missing.mean(axis=0)) / missing.std(axis=0),

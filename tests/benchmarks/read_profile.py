@@ -35,8 +35,8 @@ def main() -> None:
     args = parser.parse_args()
     spark = local_session("-XX:StartFlightRecording=name=read,settings=profile")
     start = time.perf_counter()
-    _, snapshot = generated_snapshot(spark, args.data)
-    print(f"read stage: {time.perf_counter() - start:.1f} s, {snapshot.rows_read:,} rows", flush=True)
+    with generated_snapshot(spark, args.data) as (_, snapshot):
+        print(f"read stage: {time.perf_counter() - start:.1f} s, {snapshot.rows_read:,} rows", flush=True)
     pid = str(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     subprocess.run(["jcmd", pid, "JFR.dump", "name=read", f"filename={Path(args.recording).resolve()}"],
                    check=True, capture_output=True)

@@ -25,23 +25,23 @@ from custseg.train import sampled_features
 def main() -> None:
     args = pass_arguments(__doc__)
     spark = local_session()
-    config, snapshot = generated_snapshot(spark, args.data)
-    customers, rows, seed = snapshot.customers, snapshot.rows_usable, config.seed
-    model = fit_feature_pipeline(config.columns, customers, encoding=config.features.encoding)
-    for setting, limit in (("autoencoder.sample_rows", config.autoencoder.sample_rows),
-                           ("clustering.sample_rows", config.clustering.sample_rows)):
-        passes = {
-            "sample of the featured customers": lambda: bounded_sample(
-                transform_features(model, customers), rows=rows, limit=limit, seed=seed).select(FEATURES_COL),
-            "features of a sample (sampled_features)": lambda: sampled_features(
-                model, customers, rows=rows, limit=limit, seed=seed).select(FEATURES_COL),
-        }
-        before, after = (_vectors(build()) for build in passes.values())
-        assert before.shape == after.shape == (limit, before.shape[1]) and np.array_equal(before, after)
-        medians = timed_passes(passes, rows=rows, repeats=args.repeats,
-                               heading=f"a sample of {limit:,} ({setting}), the same vectors both ways")
-        names = list(medians)
-        print(f"\n{names[1]} / {names[0]} = {medians[names[1]] / medians[names[0]]:.2f}")
+    with generated_snapshot(spark, args.data) as (config, snapshot):
+        customers, rows, seed = snapshot.customers, snapshot.rows_usable, config.seed
+        model = fit_feature_pipeline(config.columns, customers, encoding=config.features.encoding)
+        for setting, limit in (("autoencoder.sample_rows", config.autoencoder.sample_rows),
+                               ("clustering.sample_rows", config.clustering.sample_rows)):
+            passes = {
+                "sample of the featured customers": lambda: bounded_sample(
+                    transform_features(model, customers), rows=rows, limit=limit, seed=seed).select(FEATURES_COL),
+                "features of a sample (sampled_features)": lambda: sampled_features(
+                    model, customers, rows=rows, limit=limit, seed=seed).select(FEATURES_COL),
+            }
+            before, after = (_vectors(build()) for build in passes.values())
+            assert before.shape == after.shape == (limit, before.shape[1]) and np.array_equal(before, after)
+            medians = timed_passes(passes, rows=rows, repeats=args.repeats,
+                                   heading=f"a sample of {limit:,} ({setting}), the same vectors both ways")
+            names = list(medians)
+            print(f"\n{names[1]} / {names[0]} = {medians[names[1]] / medians[names[0]]:.2f}")
     spark.stop()
 
 

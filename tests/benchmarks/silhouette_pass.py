@@ -29,34 +29,34 @@ from custseg.sampling import expected_sample
 def main() -> None:
     args = pass_arguments(__doc__, "warehouse")
     spark = local_session()
-    config, model, _, segmented = trained_customers(spark, args.warehouse, ["segment", "latent"])
-    segmented = segmented.persist(StorageLevel.MEMORY_AND_DISK)
-    rows = segmented.count()
-    sampled = expected_sample(segmented, rows=rows, expected=config.metrics.silhouette_rows, seed=config.seed)
-    vectors = transform_features(model.features, sampled)
-    ways = {
-        "ClusteringEvaluator": lambda: (_evaluated(vectors, "latent"), _evaluated(vectors, FEATURES_COL)),
-        "column expressions (silhouettes)": lambda: tuple(
-            silhouettes(vectors, vector_cols=["latent", FEATURES_COL]).values()),
-    }
-    seconds: dict[str, list[float]] = {name: [] for name in ways}
-    figures = {}
-    for _ in range(args.repeats):
-        for name, measure in ways.items():
-            start = time.perf_counter()
-            figures[name] = measure()
-            seconds[name].append(time.perf_counter() - start)
-    (latent, inputs), (latent_now, inputs_now) = figures.values()
-    assert abs(latent_now - latent) <= 1e-9 * abs(latent) and abs(inputs_now - inputs) <= 1e-9 * abs(inputs)
-    medians = {name: statistics.median(values) for name, values in seconds.items()}
-    print(f"\n{rows:,} customers, silhouettes on a sample of about {config.metrics.silhouette_rows:,}: "
-          f"latent {latent:.12f} and {latent_now:.12f}, input {inputs:.12f} and {inputs_now:.12f}\n")
-    print("| both silhouettes | median s | runs s |")
-    print("|---|---:|---|")
-    for name, median in medians.items():
-        print(f"| {name} | {median:.2f} | {', '.join(f'{s:.1f}' for s in seconds[name])} |")
-    names = list(medians)
-    print(f"\n{names[1]} / {names[0]} = {medians[names[1]] / medians[names[0]]:.2f}")
+    with trained_customers(spark, args.warehouse, ["segment", "latent"]) as (config, model, joined):
+        segmented = joined.persist(StorageLevel.MEMORY_AND_DISK)
+        rows = segmented.count()
+        sampled = expected_sample(segmented, rows=rows, expected=config.metrics.silhouette_rows, seed=config.seed)
+        vectors = transform_features(model.features, sampled)
+        ways = {
+            "ClusteringEvaluator": lambda: (_evaluated(vectors, "latent"), _evaluated(vectors, FEATURES_COL)),
+            "column expressions (silhouettes)": lambda: tuple(
+                silhouettes(vectors, vector_cols=["latent", FEATURES_COL]).values()),
+        }
+        seconds: dict[str, list[float]] = {name: [] for name in ways}
+        figures = {}
+        for _ in range(args.repeats):
+            for name, measure in ways.items():
+                start = time.perf_counter()
+                figures[name] = measure()
+                seconds[name].append(time.perf_counter() - start)
+        (latent, inputs), (latent_now, inputs_now) = figures.values()
+        assert abs(latent_now - latent) <= 1e-9 * abs(latent) and abs(inputs_now - inputs) <= 1e-9 * abs(inputs)
+        medians = {name: statistics.median(values) for name, values in seconds.items()}
+        print(f"\n{rows:,} customers, silhouettes on a sample of about {config.metrics.silhouette_rows:,}: "
+              f"latent {latent:.12f} and {latent_now:.12f}, input {inputs:.12f} and {inputs_now:.12f}\n")
+        print("| both silhouettes | median s | runs s |")
+        print("|---|---:|---|")
+        for name, median in medians.items():
+            print(f"| {name} | {median:.2f} | {', '.join(f'{s:.1f}' for s in seconds[name])} |")
+        names = list(medians)
+        print(f"\n{names[1]} / {names[0]} = {medians[names[1]] / medians[names[0]]:.2f}")
     spark.stop()
 
 

@@ -42,9 +42,8 @@ def main() -> None:
         for name, text in rules.items():
             cleaning.text = text
             start = time.perf_counter()
-            _, snapshot = generated_snapshot(spark, args.data)
-            seconds[name].append(time.perf_counter() - start)
-            snapshot.release()
+            with generated_snapshot(spark, args.data) as (_, snapshot):
+                seconds[name].append(time.perf_counter() - start)
             print(f"{name}: {seconds[name][-1]:.1f} s, {snapshot.rows_read:,} rows", flush=True)
     print("\n| read stage, trimming | median s | runs s |\n|---|---:|---|")
     for name, runs in seconds.items():
