@@ -55,6 +55,19 @@ def test_a_run_that_fails_removes_its_files_too(spark, scratch):
     assert _run_dirs(scratch) == before
 
 
+def test_a_failed_runs_own_error_is_raised_when_its_files_cannot_be_removed_too(spark, monkeypatch):
+    def lost_context(store):
+        raise RuntimeError("SparkContext was shut down")
+
+    monkeypatch.setattr(FrameStore, "release", lost_context)
+    with pytest.raises(ValueError, match="input has no usable rows"):
+        with FrameStore(spark, cache="files"):
+            raise ValueError("input has no usable rows")
+    with pytest.raises(RuntimeError, match="SparkContext was shut down"):
+        with FrameStore(spark, cache="files"):
+            pass
+
+
 def test_a_killed_runs_files_are_removed_by_a_run_a_day_later_and_a_younger_ones_kept(spark, scratch):
     stale, young = scratch / "20260101T000000Z-killed", scratch / "20260101T000000Z-running"
     for path in (stale, young):

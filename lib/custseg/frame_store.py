@@ -56,7 +56,13 @@ class FrameStore:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        self.release()
+        try:
+            self.release()
+        except Exception:
+            if error is None:
+                raise
+            # The run's own error is the one to report (a lost Spark context fails both).
+            log.warning("could not remove %s after the run failed", self._run_dir, exc_info=True)
 
     def keep(self, df: DataFrame, name: str) -> DataFrame:
         """``df`` computed once and kept for the run's later passes, as ``name`` (a file name)."""
