@@ -1,6 +1,7 @@
 """Where a run keeps the frames it reads many times: Parquet files of its own, or Spark's cache."""
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def test_a_killed_runs_files_are_removed_by_a_run_a_day_later_and_a_younger_ones
     with FrameStore(spark, cache="files"):
         assert not stale.exists() and young.exists()
     assert young.exists()
+    shutil.rmtree(young)
 
 
 @pytest.mark.parametrize("cache, level", [("disk", StorageLevel.DISK_ONLY),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -46,8 +47,19 @@ def config(warehouse):
 
 @pytest.fixture(scope="module")
 def first_run_caching(spark, config):
-    """The first train run and the storage levels it cached at."""
-    return with_persisted_levels(lambda: train.run(spark, config, run_date=DAY1))
+    """The first train run, the storage levels it cached at, and the files of each frame it kept, by name."""
+    files = {}
+    keep = FrameStore.keep
+
+    def recording(store, df, name):
+        kept = keep(store, df, name)
+        files[name] = kept.inputFiles()
+        return kept
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FrameStore, "keep", recording)
+        run, levels = with_persisted_levels(lambda: train.run(spark, config, run_date=DAY1))
+    return run, levels, files
 
 
 @pytest.fixture(scope="module")
@@ -78,18 +90,25 @@ def test_a_train_run_keeps_its_customers_in_files_and_caches_only_its_samples_in
     # spark.cache is the default, files: the snapshot and the segmented customers as Parquet files,
     # removed with the run; the bounded samples that KMeans fits on (the encoded sample, then its
     # latent vectors) cached in memory.
-    assert first_run_caching[1] == [StorageLevel.MEMORY_AND_DISK, StorageLevel.MEMORY_AND_DISK]
-    assert not list((warehouse / SCRATCH_DIR).glob("*/segmented"))
+    _, levels, files = first_run_caching
+    assert levels == [StorageLevel.MEMORY_AND_DISK, StorageLevel.MEMORY_AND_DISK]
+    assert set(files) == {"snapshot", "segmented"}
+    for name, paths in files.items():
+        local = [Path(urlparse(path).path) for path in paths]
+        assert local and all(p.parent.name == name and p.parents[2] == warehouse / SCRATCH_DIR for p in local)
+        assert not any(p.exists() for p in local)
 
 
 @pytest.mark.parametrize("cache, levels", [("files", []), ("disk", [StorageLevel.DISK_ONLY]),
                                            ("memory_and_disk", [StorageLevel.MEMORY_AND_DISK])])
 def test_the_snapshot_is_kept_where_the_config_says(spark, warehouse, config, cache, levels):
     chosen = effective_config(dataclasses.replace(config, spark=dataclasses.replace(config.spark, cache=cache)))
+    scratch = warehouse / SCRATCH_DIR
+    before = set(scratch.glob("*/snapshot/*.parquet"))
     with FrameStore(spark, cache=cache) as store:
         snapshot, persisted = with_persisted_levels(lambda: read_snapshot(spark, chosen, store))
         assert persisted == levels
-        assert bool(list((warehouse / SCRATCH_DIR).glob("*/snapshot/*.parquet"))) == (cache == "files")
+        assert bool(set(scratch.glob("*/snapshot/*.parquet")) - before) == (cache == "files")
         assert snapshot.customers.count() == snapshot.rows_usable
 
 
