@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from scale import ROOT, STAGES, Run, submit
+from scale import MEMORY_HEADINGS, ROOT, STAGES, Run, submit
 
 COMPRESSION = "spark.sql.inMemoryColumnarStorage.compressed"
 # Each comparison: its column heading and, per setting, what it changes in the config's spark section.
@@ -53,26 +53,25 @@ def main() -> None:
 
 
 def alternating_runs(job: str, cases: dict[str, tuple[Path, Path]], *, repeats: int, heading: str,
-                     first_day: date) -> dict[str, list[Run]]:
+                     first_day: date, options: dict[str, list[str]] | None = None) -> dict[str, list[Run]]:
     """Run ``job`` for each case (its config and its ``scale.py`` workdir) in turn, ``repeats`` times.
 
-    Each run has a run date of its own, from ``first_day`` on. Prints a Markdown row per run and
-    returns the runs of each case.
+    Each run has a run date of its own, from ``first_day`` on; ``options`` adds spark-submit.sh
+    options per case. Prints a Markdown row per run and returns the runs of each case.
     """
     runs: dict[str, list[Run]] = {name: [] for name in cases}
-    print(f"| {job}, {heading} | wall s | " + " | ".join(STAGES) + " | driver peak MiB (JVM + Python) |")
-    print("|---|---:|" + "---:|" * len(STAGES) + "---:|")
+    print(f"| {job}, {heading} | wall s | " + " | ".join(STAGES) + f" | {MEMORY_HEADINGS} |")
+    print("|---|---:|" + "---:|" * len(STAGES) + "---:|---:|")
     day = first_day
     for _ in range(repeats):
         for name, (config, workdir) in cases.items():
             arguments = [job, "--conf", str(config), "--input", str(workdir / "customers"),
-                         "--run-date", day.isoformat()]
+                         "--run-date", day.isoformat(), *(options or {}).get(name, [])]
             day += timedelta(days=1)
             run = submit(arguments, workdir / "jobs")
             runs[name].append(run)
             stages = " | ".join(f"{run.stages[s]:.1f}" if s in run.stages else "" for s in STAGES)
-            print(f"| {name} | {run.seconds:.1f} | {stages} | {run.peak_bytes / 2**20:,.0f} "
-                  f"({run.jvm_bytes / 2**20:,.0f} + {run.python_bytes / 2**20:,.0f}) |", flush=True)
+            print(f"| {name} | {run.seconds:.1f} | {stages} | {run.memory} |", flush=True)
     return runs
 
 

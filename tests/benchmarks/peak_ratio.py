@@ -6,8 +6,9 @@ at 10M within 20 % of the peak at 1M, with the spread between runs of the same r
 Each WORKDIR holds a ``scale.py`` run of one row count: its ``customers`` and the ``jobs`` directory
 of its train run (the model the score job applies). The job runs through ./spark-submit.sh with the
 shipped config for generated customers, alternating between the two, ``--repeats`` times each, each
-run under a run date of its own. Prints a Markdown table of the runs, then the ratio of the medians
-and the ratio's range (largest large run against smallest small run, and the other way round).
+run under a run date of its own. Prints a Markdown table of the runs, then for the peak and for the
+largest heap after a garbage collection (``scale.py``) the ratio of the medians and the ratio's
+range (largest large run against smallest small run, and the other way round).
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ def main() -> None:
     config = ROOT / "conf" / "generated.yaml"
     runs = alternating_runs(args.job, {workdir.name: (config, workdir) for workdir in workdirs},
                             repeats=args.repeats, heading="snapshot", first_day=date(2026, 4, 1))
-    small, large = ([run.peak_bytes for run in runs[workdir.name]] for workdir in workdirs)
-    print(f"\nDriver peak, {workdirs[1].name} against {workdirs[0].name}: "
-          f"{statistics.median(large) / statistics.median(small):.2f} (medians); "
-          f"{min(large) / max(small):.2f} to {max(large) / min(small):.2f} (range)")
+    for measure in ("peak_bytes", "heap_after_gc_bytes"):
+        small, large = ([getattr(run, measure) for run in runs[workdir.name]] for workdir in workdirs)
+        print(f"\nDriver {'peak' if measure == 'peak_bytes' else 'heap after GC'}, {workdirs[1].name} against "
+              f"{workdirs[0].name}: {statistics.median(large) / statistics.median(small):.2f} (medians); "
+              f"{min(large) / max(small):.2f} to {max(large) / min(small):.2f} (range)")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ a fresh directory: the plain job, the train job and the score job (of the same s
 another run date); ``--jobs`` picks some of them, ``--master`` submits them to a cluster in client
 mode. The driver's peak memory is the largest summed resident memory of the driver
 JVM and the Python driver process (in local mode the driver JVM also runs the tasks; the Python
-workers are not counted), read from /proc every 0.2 s. Prints Markdown tables.
+workers are not counted), read from /proc every 0.2 s, and the driver JVM's largest heap left
+after a garbage collection (what its objects held then, from a GC log). Prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,19 +30,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SUBMIT = ROOT / "spark-submit.sh"
 STAGE_LINE = re.compile(r"custseg: stage (\w+)\s+([\d.]+) s")
+# A collection in a JVM's -Xlog:gc lines: "... Pause Young (Normal) (G1 Evacuation Pause) 1126M->901M(1284M) 4.7ms".
+GC_PAUSE = re.compile(r"Pause (?:Young|Full)\b.* \d+M->(\d+)M\(\d+M\)")
 JOBS = ["plain", "train", "score"]
+MEMORY_HEADINGS = "driver peak MiB (JVM + Python) | driver heap after GC MiB"
 STAGES = ("read", "features", "train", "encode", "cluster", "metrics", "write")
 
 
 @dataclass
 class Run:
-    """One job run: its wall time, stage times and the driver's peak resident memory."""
+    """One job run: its wall time, stage times, the driver's peak resident memory and largest heap after GC."""
 
     seconds: float
     stages: dict[str, float] = field(default_factory=dict)
     peak_bytes: int = 0
     jvm_bytes: int = 0
     python_bytes: int = 0
+    heap_after_gc_bytes: int = 0
+
+    @property
+    def memory(self) -> str:
+        """The driver's memory as the tables print it, in MiB: peak (JVM + Python), heap after GC."""
+        return (f"{self.peak_bytes / 2**20:,.0f} ({self.jvm_bytes / 2**20:,.0f} + {self.python_bytes / 2**20:,.0f}) | "
+                f"{self.heap_after_gc_bytes / 2**20:,.0f}")
 
 
 def main() -> None:
@@ -51,8 +63,8 @@ def main() -> None:
     parser.add_argument("--jobs", nargs="+", choices=JOBS, default=JOBS)
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, master {args.master}")
-    print("\n| rows | job | wall s | " + " | ".join(STAGES) + " | rows/s | driver peak MiB (JVM + Python) |")
-    print("|---:|---|---:|" + "---:|" * len(STAGES) + "---:|---:|", flush=True)
+    print("\n| rows | job | wall s | " + " | ".join(STAGES) + " | rows/s | " + MEMORY_HEADINGS + " |")
+    print("|---:|---|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|", flush=True)
     results = {rows: measure(rows, args.workdir / f"rows-{rows}", master=args.master, chosen=args.jobs)
                for rows in args.rows}
     print_ratios(results)
@@ -76,8 +88,7 @@ def measure(rows: int, workdir: Path, *, master: str, chosen: list[str]) -> dict
             continue
         runs[job] = run = submit(arguments, cwd)
         stages = " | ".join(f"{run.stages[s]:.1f}" if s in run.stages else "" for s in STAGES)
-        print(f"| {rows:,} | {job} | {run.seconds:.1f} | {stages} | {rows / run.seconds:,.0f} | "
-              f"{run.peak_bytes / 2**20:,.0f} ({run.jvm_bytes / 2**20:,.0f} + {run.python_bytes / 2**20:,.0f}) |", flush=True)
+        print(f"| {rows:,} | {job} | {run.seconds:.1f} | {stages} | {rows / run.seconds:,.0f} | {run.memory} |", flush=True)
     return runs
 
 
@@ -90,20 +101,26 @@ def submit(arguments: list[str], cwd: Path) -> Run:
                    str(Path(__file__).with_name("plain_kmeans.py")), arguments[1]]
     else:
         command = [str(SUBMIT), *arguments]
-    env = {**os.environ, "PYSPARK_PYTHON": str(ROOT / ".venv" / "bin" / "python")}
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
-    peak = PeakMemory(process.pid)
-    peak.start()
-    output = process.stdout.read()
-    process.wait()
-    seconds = time.perf_counter() - start
-    peak.stop()
+    with tempfile.TemporaryDirectory() as gc_logs:
+        gc_log = f"-Xlog:gc:file={gc_logs}/gc-%p.log"  # one file per JVM the command starts
+        env = {**os.environ, "PYSPARK_PYTHON": str(ROOT / ".venv" / "bin" / "python"),
+               "JDK_JAVA_OPTIONS": f"{os.environ.get('JDK_JAVA_OPTIONS', '')} {gc_log}".strip()}
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, start_new_session=True)
+        peak = PeakMemory(process.pid)
+        peak.start()
+        output = process.stdout.read()
+        process.wait()
+        seconds = time.perf_counter() - start
+        peak.stop()
+        heap_after_gc = max((int(size) for log in Path(gc_logs).glob("gc-*.log")
+                             for size in GC_PAUSE.findall(log.read_text(errors="replace"))), default=0) * 2**20
     if process.returncode != 0:
         sys.exit(f"{' '.join(arguments)} failed with exit code {process.returncode}:\n{output[-3000:]}")
     stages = {name: float(value) for name, value in STAGE_LINE.findall(output)}
-    return Run(seconds=seconds, stages=stages, peak_bytes=peak.bytes, jvm_bytes=peak.jvm, python_bytes=peak.python)
+    return Run(seconds=seconds, stages=stages, peak_bytes=peak.bytes, jvm_bytes=peak.jvm, python_bytes=peak.python,
+               heap_after_gc_bytes=heap_after_gc)
 
 
 class PeakMemory(threading.Thread):
@@ -182,8 +199,9 @@ def print_ratios(results: dict[int, dict[str, Run]]) -> None:
     smallest, largest = min(results), max(results)
     for job in ("train", "score"):
         if largest != smallest and job in results[largest]:
-            ratio = results[largest][job].peak_bytes / results[smallest][job].peak_bytes
-            print(f"\n{job}: driver peak at {largest:,} rows / at {smallest:,} rows = {ratio:.2f}")
+            large, small = results[largest][job], results[smallest][job]
+            print(f"\n{job}: driver peak at {largest:,} rows / at {smallest:,} rows = "
+                  f"{large.peak_bytes / small.peak_bytes:.2f}, heap after GC {large.heap_after_gc_bytes / small.heap_after_gc_bytes:.2f}")
 
 
 if __name__ == "__main__":
