@@ -10,7 +10,8 @@ another run date); ``--jobs`` picks some of them, ``--master`` submits them to a
 mode. The driver's peak memory is the largest summed resident memory of the driver
 JVM and the Python driver process (in local mode the driver JVM also runs the tasks; the Python
 workers are not counted), read from /proc every 0.2 s, and the driver JVM's largest heap left
-after a garbage collection (what its objects held then, from a GC log). Prints Markdown tables.
+after a garbage collection (from a GC log): an upper bound of what its objects held, since a young
+collection leaves the old objects that died since the last marking. Prints Markdown tables.
 """
 
 from __future__ import annotations
