@@ -13,7 +13,6 @@ driver's largest heap after a collection (an upper bound of what it held, as in 
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,6 @@ from pathlib import Path
 
 SINKS = ("noop", "parquet, 128 MiB row groups", "parquet, 16 MiB row groups")
 SMALL_ROW_GROUP_BYTES = 16 * 2**20
-GC_PAUSE = re.compile(r"Pause (?:Young|Full)\b.* \d+M->(\d+)M\(\d+M\)")
 
 
 def main() -> None:
@@ -42,6 +40,7 @@ def main() -> None:
 
 def _one_pass(warehouse: str, sink: str) -> None:
     from bench import generated_config, local_session, to_noop
+    from scale import GC_PAUSE
     from custseg import cleaning, io, outputs
     from custseg.clustering import assign_segments
     from custseg.encode import encode

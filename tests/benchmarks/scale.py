@@ -201,8 +201,10 @@ def print_ratios(results: dict[int, dict[str, Run]]) -> None:
     for job in ("train", "score"):
         if largest != smallest and job in results[largest]:
             large, small = results[largest][job], results[smallest][job]
+            heap = (f", heap after GC {large.heap_after_gc_bytes / small.heap_after_gc_bytes:.2f}"
+                    if small.heap_after_gc_bytes else "")  # a JVM that never collected logs none
             print(f"\n{job}: driver peak at {largest:,} rows / at {smallest:,} rows = "
-                  f"{large.peak_bytes / small.peak_bytes:.2f}, heap after GC {large.heap_after_gc_bytes / small.heap_after_gc_bytes:.2f}")
+                  f"{large.peak_bytes / small.peak_bytes:.2f}{heap}")
 
 
 if __name__ == "__main__":
