@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from scale import ROOT, SUBMIT, descendants, drivers, rss
+from scale import ROOT, SUBMIT, descendants, drivers, gc_log_options, rss
 
 # A collection in -Xlog:gc:...:uptime lines: "[97.544s] GC(123) Pause Young (Normal) (...) 1126M->901M(1284M) 4.7ms".
 GC_PAUSE = re.compile(r"^\[([\d.]+)s\].*Pause (?:Young|Full)\b.* \d+M->(\d+)M\(\d+M\)", re.MULTILINE)
@@ -31,8 +31,8 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=5.0)
     args, job = parser.parse_known_args()
     with tempfile.TemporaryDirectory() as gc_logs:
-        options = f"{os.environ.get('JDK_JAVA_OPTIONS', '')} -Xlog:gc:file={gc_logs}/gc-%p.log:uptime".strip()
-        env = {**os.environ, "PYSPARK_PYTHON": str(ROOT / ".venv" / "bin" / "python"), "JDK_JAVA_OPTIONS": options}
+        env = {**os.environ, "PYSPARK_PYTHON": str(ROOT / ".venv" / "bin" / "python"),
+               "JDK_JAVA_OPTIONS": gc_log_options(gc_logs, ":uptime")}
         start = time.perf_counter()
         process = subprocess.Popen([str(SUBMIT), *job], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, start_new_session=True)

@@ -103,9 +103,8 @@ def submit(arguments: list[str], cwd: Path) -> Run:
     else:
         command = [str(SUBMIT), *arguments]
     with tempfile.TemporaryDirectory() as gc_logs:
-        gc_log = f"-Xlog:gc:file={gc_logs}/gc-%p.log"  # one file per JVM the command starts
         env = {**os.environ, "PYSPARK_PYTHON": str(ROOT / ".venv" / "bin" / "python"),
-               "JDK_JAVA_OPTIONS": f"{os.environ.get('JDK_JAVA_OPTIONS', '')} {gc_log}".strip()}
+               "JDK_JAVA_OPTIONS": gc_log_options(gc_logs)}
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, start_new_session=True)
@@ -122,6 +121,11 @@ def submit(arguments: list[str], cwd: Path) -> Run:
     stages = {name: float(value) for name, value in STAGE_LINE.findall(output)}
     return Run(seconds=seconds, stages=stages, peak_bytes=peak.bytes, jvm_bytes=peak.jvm, python_bytes=peak.python,
                heap_after_gc_bytes=heap_after_gc)
+
+
+def gc_log_options(directory: str, decorators: str = "") -> str:
+    """``JDK_JAVA_OPTIONS`` with a GC log per JVM the command starts, ``directory/gc-<pid>.log``."""
+    return f"{os.environ.get('JDK_JAVA_OPTIONS', '')} -Xlog:gc:file={directory}/gc-%p.log{decorators}".strip()
 
 
 class PeakMemory(threading.Thread):
