@@ -131,10 +131,13 @@ use_class_archive() {
   fi
 }
 
-# What an archive is valid for: the Java build and the Spark jars it was recorded from. (Without
-# the options variables: java prints them with its version, and they differ from one run to another.)
+# What an archive is valid for: the Java build and the Spark jars it was recorded from, their names
+# and the path they were read by. The JVM refuses an archive recorded on another class path, even
+# one that reaches the same jars through a symbolic link to the virtualenv. (Without the options
+# variables: java prints them with its version, and they differ from one run to another.)
 class_archive_key() {
-  { env -u JDK_JAVA_OPTIONS -u JAVA_TOOL_OPTIONS "$(java_command)" -version 2>&1; ls "$VENV"/lib/python3*/site-packages/pyspark/jars 2>/dev/null || true; } \
+  local jars=("$VENV"/lib/python3*/site-packages/pyspark/jars)
+  { env -u JDK_JAVA_OPTIONS -u JAVA_TOOL_OPTIONS "$(java_command)" -version 2>&1; echo "${jars[@]}"; ls "${jars[@]}" 2>/dev/null || true; } \
     | cksum | cut -d' ' -f1
 }
 

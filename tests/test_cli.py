@@ -88,6 +88,15 @@ def test_the_first_train_run_that_succeeds_records_the_class_archive(fake_venv, 
     assert _archive_options(submit(*score, cwd=tmp_path, env=env)) == [f"-XX:SharedArchiveFile={archive}",
                                                                         "-Xlog:cds*=off"]
     assert _archive_options(submit(*score, cwd=tmp_path, env={**env, "CUSTSEG_CLASS_ARCHIVE": ""})) == []
+    # Recorded through another path to the virtualenv (a symbolic link): the JVM would refuse it, so
+    # commands through that path do not map it, and the next train run there records it again.
+    link = tmp_path / "venv-link"
+    link.symlink_to(fake_venv)
+    linked = {**env, "CUSTSEG_VENV": str(link)}
+    assert _archive_options(submit(*score, cwd=tmp_path, env=linked)) == []
+    assert _archive_options(submit(*train, cwd=tmp_path, env=linked))[0].startswith("-XX:ArchiveClassesAtExit=")
+    assert _archive_options(submit(*score, cwd=tmp_path, env=linked)) == [f"-XX:SharedArchiveFile={archive}",
+                                                                           "-Xlog:cds*=off"]
     # Recorded for another Java build or other Spark jars: recorded again by the next train run.
     Path(f"{archive}.stamp").write_text("0\n", encoding="utf-8")
     assert _archive_options(submit(*train, cwd=tmp_path, env=env))[0].startswith("-XX:ArchiveClassesAtExit=")
