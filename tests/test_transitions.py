@@ -40,3 +40,22 @@ def test_many_customers_are_joined_in_a_partition_per_join_rows_per_partition(sp
     # ceil(1,000 / 200) partitions; up to 200 per core (two cores here), as adaptive execution chooses.
     plan = moves._jdf.queryExecution().executedPlan().toString()
     assert re.findall(r"Exchange hashpartitioning\(customer_id#\d+, (\d+)\), REPARTITION_BY_NUM", plan) == partitions
+
+
+def test_the_previous_run_date_comes_from_the_catalogs_partitions_without_reading_rows(spark):
+    table = "transitions_test.customer_segments"
+    spark.sql("CREATE DATABASE IF NOT EXISTS transitions_test")
+    days = [dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 4, 1)]
+    rows = [(f"c{day.month}", day.month, day) for day in days] + [("c0", 0, days[1])]
+    (spark.createDataFrame(rows, "customer_id string, segment int, run_date date")
+     .write.partitionBy("run_date").mode("overwrite").saveAsTable(table))
+    spark.sparkContext.setJobGroup("previous-run", "the previous run date looked up")
+    try:
+        previous = transitions.previous_run(spark, table, before=dt.date(2026, 3, 1))
+        jobs = spark.sparkContext.statusTracker().getJobIdsForGroup("previous-run")
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+    assert previous.run_date == days[1] and jobs == []
+    assert sorted(map(tuple, previous.segments.collect())) == [("c0", 0), ("c2", 2)]
+    assert transitions.previous_run(spark, table, before=days[0]) is None
+    assert transitions.previous_run(spark, "transitions_test.nothing_yet", before=days[0]) is None
