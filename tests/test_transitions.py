@@ -29,17 +29,24 @@ def test_on_the_first_run_date_every_customer_is_new(spark):
     assertDataFrameEqual(segment_transitions(current, None, rows=3), spark.createDataFrame(expected, SCHEMA))
 
 
-@pytest.mark.parametrize(("rows", "partitions"), [(1000, ["5"] * 4), (400, [])])
-def test_many_customers_are_joined_in_a_partition_per_join_rows_per_partition(spark, monkeypatch, rows, partitions):
-    monkeypatch.setattr(transitions, "JOIN_ROWS_PER_PARTITION", 200)
+@pytest.mark.parametrize(("rows", "exchanges"), [(1000, [("5", "REPARTITION_BY_NUM")] * 2),
+                                                 (400, [("8", "ENSURE_REQUIREMENTS")] * 2)])
+def test_many_customers_are_matched_in_a_partition_per_rows_per_partition(spark, monkeypatch, rows, exchanges):
+    monkeypatch.setattr(transitions, "ROWS_PER_PARTITION", 200)
     current = spark.range(rows).selectExpr("CAST(id AS STRING) AS customer_id", "CAST(id % 7 AS INT) AS segment")
     previous = PreviousRun(run_date=BEFORE, segments=current.where(f"CAST(customer_id AS INT) < {rows - 100}"))
-    moves = segment_transitions(current, previous, rows=rows)
-    assert sum(row.customers for row in moves.collect()) == rows
-    # As adaptive execution ran them (its final and initial plans): 1,000 customers on both sides in
-    # ceil(1,000 / 200) partitions; up to 200 per core (two cores here), as adaptive execution chooses.
+    shuffle_partitions = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "8")
+    try:
+        moves = segment_transitions(current, previous, rows=rows)
+        assert sum(row.customers for row in moves.collect()) == rows
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", shuffle_partitions)
+    # As adaptive execution ran them (its final and initial plans): 1,000 customers in ceil(1,000 / 200)
+    # partitions, not raised to spark.sql.shuffle.partitions; up to 200 per core (two cores here),
+    # as Spark chooses.
     plan = moves._jdf.queryExecution().executedPlan().toString()
-    assert re.findall(r"Exchange hashpartitioning\(customer_id#\d+, (\d+)\), REPARTITION_BY_NUM", plan) == partitions
+    assert re.findall(r"Exchange hashpartitioning\(customer_id#\d+, (\d+)\), (\w+)", plan) == exchanges
 
 
 def test_the_previous_run_date_comes_from_the_catalogs_partitions_without_reading_rows(spark):
