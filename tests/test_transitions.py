@@ -61,7 +61,8 @@ def test_the_previous_run_date_comes_from_the_catalogs_partitions_without_readin
         previous = transitions.previous_run(spark, table, before=dt.date(2026, 3, 1))
         jobs = spark.sparkContext.statusTracker().getJobIdsForGroup("previous-run")
     finally:
-        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+        for key in ("spark.jobGroup.id", "spark.job.description"):
+            spark.sparkContext.setLocalProperty(key, None)
     assert previous.run_date == days[1] and jobs == []
     assert sorted(map(tuple, previous.segments.collect())) == [("c0", 0), ("c2", 2)]
     assert transitions.previous_run(spark, table, before=days[0]) is None

@@ -7,21 +7,20 @@ WAREHOUSE is the warehouse directory of the jobs' runs (``scale.py`` makes one; 
 :func:`custseg.transitions.previous_run`, which lists the table's partitions, and the query that
 looked the date up up to this script's commit, the largest ``run_date`` among the rows before the
 day after the latest run date. Checks that both find the same date, then prints the seconds of
-each; the first of each is the one a job pays, in a fresh session.
+each (as rows/s, run dates per second); the first of each is the one a job pays, in a
+fresh session.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import statistics
 import sys
-import time
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from bench import pass_arguments
+from bench import pass_arguments, timed_actions
 from custseg.session import catalog_settings
 from custseg.transitions import previous_run
 
@@ -43,18 +42,12 @@ def main() -> None:
         .agg(F.max("run_date")).first()[0],
         "the catalog's partitions (previous_run)": lambda: previous_run(spark, TABLE, before=before).run_date,
     }
-    seconds: dict[str, list[float]] = {name: [] for name in ways}
-    for _ in range(args.repeats):
-        for name, lookup in ways.items():
-            start = time.perf_counter()
-            assert lookup() == latest
-            seconds[name].append(time.perf_counter() - start)
     dates = spark.sql(f"SHOW PARTITIONS {TABLE}").count()
-    print(f"\n{TABLE}: {dates} run dates, the latest {latest}\n")
-    print("| lookup | median s | runs s |")
-    print("|---|---:|---|")
-    for name, values in seconds.items():
-        print(f"| {name} | {statistics.median(values):.3f} | {', '.join(f'{s:.2f}' for s in values)} |")
+    found = {}
+    actions = {name: (lambda name=name, lookup=lookup: found.__setitem__(name, lookup())) for name, lookup in ways.items()}
+    timed_actions(actions, rows=dates, repeats=args.repeats,
+                  heading=f"run dates of {TABLE}, the previous one looked up (the latest, {latest})")
+    assert set(found.values()) == {latest}
     spark.stop()
 
 

@@ -15,13 +15,11 @@ prints the median seconds of each and their ratio.
 from __future__ import annotations
 
 import math
-import statistics
-import time
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from bench import local_session, pass_arguments
+from bench import local_session, pass_arguments, timed_actions
 from custseg.transitions import ROWS_PER_PARTITION, PreviousRun, segment_transitions
 
 
@@ -39,21 +37,13 @@ def main() -> None:
         "grouped by id (segment_transitions)": lambda: segment_transitions(current, previous, rows=rows)
         .drop("previous_run_date"),
     }
-    seconds: dict[str, list[float]] = {name: [] for name in ways}
     counts = {}
-    for _ in range(args.repeats):
-        for name, build in ways.items():
-            start = time.perf_counter()
-            counts[name] = sorted(tuple(row) for row in build().collect())
-            seconds[name].append(time.perf_counter() - start)
+    actions = {name: (lambda name=name, build=build: counts.__setitem__(name, sorted(map(tuple, build().collect()))))
+               for name, build in ways.items()}
+    medians = timed_actions(actions, rows=rows, repeats=args.repeats,
+                            heading=f"the segment transitions from {previous_day} to {latest}")
     joined, grouped = counts.values()
     assert joined == grouped
-    medians = {name: statistics.median(values) for name, values in seconds.items()}
-    print(f"\ntransitions from {previous_day} to {latest}, {rows:,} customers on {latest}\n")
-    print("| way | median s | runs s |")
-    print("|---|---:|---|")
-    for name, median in medians.items():
-        print(f"| {name} | {median:.2f} | {', '.join(f'{s:.1f}' for s in seconds[name])} |")
     before, after = medians.values()
     print(f"\ngrouped / joined = {after / before:.2f}")
     spark.stop()
