@@ -6,10 +6,12 @@ import re
 
 from pyspark.testing import assertDataFrameEqual
 
-from custseg import io
-from custseg.config import ColumnsConfig, load_config
+from custseg import io, quarantine
+from custseg.config import ColumnsConfig, config_from_dict, load_config
+from custseg.frame_store import FrameStore
 from custseg.generator import generate_customers
 from custseg.quarantine import flag_rows, split_rejected
+from custseg.snapshot import read_snapshot
 from support import ROOT
 
 COLUMNS = ColumnsConfig(
@@ -128,15 +130,60 @@ def test_the_duplicate_check_shuffles_each_value_once_typed(spark):
 
 def _shuffled_columns(df) -> list[str]:
     """The columns that the repartition in ``df``'s optimized plan moves."""
+    node = _repartition(df)
+    assert node is not None, "the plan has no repartition"
+    output = node.output()
+    return [output.apply(i).name() for i in range(output.size())]
+
+
+def _repartition(df):
+    """The repartition node of ``df``'s optimized plan, or None."""
     nodes = [df._jdf.queryExecution().optimizedPlan()]
     while nodes:
         node = nodes.pop()
         if node.nodeName() == "RepartitionByExpression":
-            output = node.output()
-            return [output.apply(i).name() for i in range(output.size())]
+            return node
         children = node.children()
         nodes += [children.apply(i) for i in range(children.size())]
-    raise AssertionError("the plan has no repartition")
+    return None
+
+
+def test_rows_kept_as_files_skip_the_duplicate_shuffle_when_no_id_repeats(spark):
+    # Missing ids repeat, but they are no customer's id; a broken row's id is still an id.
+    rows = [(str(i), "30", "2", "Male", "Artist", "Low") for i in range(20)]
+    rows += [(" ", "40", "2", "Male", "Artist", "Low"), (None, "50", "2", "Male", "Artist", "Low"),
+             ("20", "abc", "2", "Male", "Artist", "Low")]
+    raw = io.raw_customers(spark.createDataFrame(rows, RAW), columns=COLUMNS, origin="test")
+    as_files = flag_rows(raw, columns=COLUMNS, sized_partitions=False)
+    assert _repartition(as_files) is None
+    assertDataFrameEqual(as_files, flag_rows(raw, columns=COLUMNS))
+
+
+def test_an_id_that_repeats_sends_rows_kept_as_files_through_the_duplicate_check(spark):
+    # The two copies of id 7 are one id only once trimmed, as the check compares ids.
+    rows = [("7", "40", "2", "Male", "B", "Low"), ("8", "45", "2", "Male", "C", "Low"),
+            (" 7 ", "50", "2", "Male", "D", "Low")]
+    raw = io.raw_customers(spark.createDataFrame(rows, RAW), columns=COLUMNS, origin="test")
+    as_files = flag_rows(raw, columns=COLUMNS, sized_partitions=False)
+    assert _repartition(as_files) is not None
+    assert sorted((r.Job, r.reason_code) for r in as_files.collect()) == [
+        ("B", None), ("C", None), ("D", "duplicate_id")]
+
+
+def test_the_snapshot_skips_the_duplicate_shuffle_only_when_kept_as_files(spark, warehouse, monkeypatch):
+    config = config_from_dict({"input": {"generated_rows": 50},
+                               "output": {"database": "quarantine", "warehouse_dir": str(warehouse)}})
+    sized, flag = [], quarantine.flag_rows
+
+    def recording(raw, *, columns, sized_partitions):
+        sized.append(sized_partitions)
+        return flag(raw, columns=columns, sized_partitions=sized_partitions)
+
+    monkeypatch.setattr(quarantine, "flag_rows", recording)
+    for cache in ("files", "disk", "memory_and_disk"):
+        with FrameStore(spark, cache=cache) as store:
+            assert read_snapshot(spark, config, store).rows_read == 50
+    assert sized == [False, True, True]
 
 
 def test_only_rejected_rows_keep_their_record(spark):

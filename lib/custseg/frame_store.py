@@ -50,7 +50,7 @@ class FrameStore:
         self._run_dir = f"{self._scratch}/{new_version()}-{uuid.uuid4().hex[:8]}"
 
     def __enter__(self) -> FrameStore:
-        if self._level is None:
+        if self.writes_files:
             self._remove_stale()
         return self
 
@@ -63,6 +63,11 @@ class FrameStore:
                 raise
             # The run's own error is the one to report (a lost Spark context fails both).
             log.warning("could not remove %s after the run failed", self._run_dir, exc_info=True)
+
+    @property
+    def writes_files(self) -> bool:
+        """Whether kept frames are written as files (``spark.cache: files``), not cached by Spark in blocks."""
+        return self._level is None
 
     def keep(self, df: DataFrame, name: str) -> DataFrame:
         """``df`` computed once and kept for the run's later passes, as ``name`` (a file name)."""

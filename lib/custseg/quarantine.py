@@ -32,12 +32,17 @@ def split_rejected(raw: DataFrame, *, columns: ColumnsConfig) -> tuple[DataFrame
     return accepted_rows(flagged), rejected_rows(flagged)
 
 
-def flag_rows(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
+def flag_rows(raw: DataFrame, *, columns: ColumnsConfig, sized_partitions: bool = True) -> DataFrame:
     """Every row typed (:func:`custseg.cleaning.typed_customers`), with its first problem and record.
 
     :data:`REASON_CODE_COL`, :data:`REASON_COL` and the record text (:data:`RECORD_COL`) are null
     for a usable row. Typing every row here, once, lets a cached result serve every later pass
     without parsing the text again.
+
+    The duplicate-id check shuffles every row by its id, into partitions of Spark's advisory size,
+    which an in-memory cache needs. With ``sized_partitions`` false (rows kept as files, which any
+    partition size suits), a job over the input's ids runs first, and when no id repeats the rows
+    keep the input's partitions and skip the shuffle.
     """
     checks = _checks(columns)
     code = F.coalesce(*[F.when(failed, F.lit(code)) for failed, code, _ in checks])
@@ -48,7 +53,9 @@ def flag_rows(raw: DataFrame, *, columns: ColumnsConfig) -> DataFrame:
     # its parsed value both: 0.94 times the time for 10M customers (read_pass.py, RESULTS.md).
     typed = cleaning.typed_customers(checked, columns=columns,
                                      keep=(RECORD_COL, LINE_COL, POSITION_COL, REASON_CODE_COL, REASON_COL))
-    flagged = _flag_duplicates(typed, id_col=columns.id)
+    flagged = typed
+    if sized_partitions or _has_repeated_ids(raw, id_col=columns.id):
+        flagged = _flag_duplicates(typed, id_col=columns.id)
     # The record as text only where a row is rejected: a usable row's would be cached for nothing.
     record = F.when(F.col(REASON_CODE_COL).isNotNull(), record_text())
     return flagged.withColumn(RECORD_COL, record).drop(LINE_COL, POSITION_COL)
@@ -83,6 +90,16 @@ def _checks(columns: ColumnsConfig) -> list[tuple[Column, str, Column]]:
                        F.concat(F.lit(f"{name} "), F.col(name),
                                 F.lit(f" is outside {allowed} (columns.ranges.{name})"))))
     return checks
+
+
+def _has_repeated_ids(raw: DataFrame, *, id_col: str) -> bool:
+    """Whether an id appears more than once in ``raw``, trimmed as the checks trim it.
+
+    Only the ids move through this job's shuffle. It reads the snapshot a second time: an id that
+    a writer adds to the snapshot between the two reads is not seen as repeated.
+    """
+    ids = raw.select(cleaning.text(F.col(id_col)).alias("id")).where(F.col("id").isNotNull())
+    return ids.groupBy("id").count().where(F.col("count") > 1).limit(1).count() > 0
 
 
 def _flag_duplicates(flagged: DataFrame, *, id_col: str) -> DataFrame:

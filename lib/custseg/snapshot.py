@@ -60,7 +60,9 @@ def read_snapshot(spark: SparkSession, config: JobConfig, store: FrameStore, *, 
     :class:`custseg.config.ConfigError` when ``k`` is given and fewer distinct usable rows remain.
     """
     columns = config.columns
-    flagged = store.keep(quarantine.flag_rows(_read(spark, config), columns=columns), "snapshot")
+    # A cached block must fit the heap; a file of any size can be written and read in parts.
+    checked = quarantine.flag_rows(_read(spark, config), columns=columns, sized_partitions=not store.writes_files)
+    flagged = store.keep(checked, "snapshot")
     usable = F.col(quarantine.REASON_CODE_COL).isNull()
     counts = flagged.agg(F.count("*").alias("rows"), F.count(quarantine.REASON_CODE_COL).alias("bad"),
                          F.sum(F.when(usable, F.col(cleaning.UNSEEN_COL))).alias("unseen")).first()

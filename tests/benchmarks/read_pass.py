@@ -3,12 +3,13 @@
     .venv/bin/python tests/benchmarks/read_pass.py DATA [--repeats 3]
 
 DATA is a Parquet directory written by ``./spark-submit.sh generate``, read as the jobs read it
-with the shipped config for generated customers. Alternating, ``--repeats`` times each, three passes
+with the shipped config for generated customers. Alternating, ``--repeats`` times each, four passes
 send every row to Spark's no-op sink: the rows as read (raw strings, the floor);
-:func:`custseg.quarantine.flag_rows`, the checks as the jobs run them before they cache the rows
-(the duplicate-id check shuffles the rows by id); and the same with each row's raw record left out,
-which shows what carrying the raw values through that shuffle costs. Prints the median seconds of
-each. To compare two versions of the checks, run it from each checkout in turn, with
+:func:`custseg.quarantine.flag_rows` as the jobs run it before they cache the rows in Spark's cache
+(the duplicate-id check shuffles the rows by id); the same with each row's raw record left out,
+which shows what carrying the raw values through that shuffle costs; and ``flag_rows`` as the jobs
+run it before they keep the rows as files (``spark.cache: files``, the default): a job over the ids
+first, and the shuffle only if an id repeats. Prints the median seconds of each. To compare two versions of the checks, run it from each checkout in turn, with
 ``PYTHONPATH=CHECKOUT/lib`` in front of the virtualenv's own custseg.
 """
 
@@ -39,6 +40,7 @@ def main() -> None:
         "rows as read": raw,
         "flag_rows": lambda: quarantine.flag_rows(raw(), columns=columns),
         "flag_rows, raw record left out": lambda: quarantine.flag_rows(without_record(), columns=columns),
+        "flag_rows, kept as files": lambda: quarantine.flag_rows(raw(), columns=columns, sized_partitions=False),
     }, rows=rows, repeats=args.repeats, heading="the read stage's checks")
 
 
