@@ -149,7 +149,7 @@ def _repartition(df):
 
 
 def test_rows_kept_as_files_skip_the_duplicate_shuffle_when_no_id_repeats(spark):
-    # Missing ids repeat, but they are no customer's id; a broken row's id is still an id.
+    # Missing ids repeat, but they are no customer's id; the broken row is rejected as with the shuffle.
     rows = [(str(i), "30", "2", "Male", "Artist", "Low") for i in range(20)]
     rows += [(" ", "40", "2", "Male", "Artist", "Low"), (None, "50", "2", "Male", "Artist", "Low"),
              ("20", "abc", "2", "Male", "Artist", "Low")]
