@@ -34,13 +34,17 @@ def reference(spark):
     return train, reference_profile(train, COLUMNS, _counted(train))
 
 
-def test_reference_cdf_is_the_share_at_or_below_each_quantile(reference):
+@pytest.mark.parametrize(("column", "points"), [("Age", 40), ("Score", 990)])
+def test_reference_cdf_is_the_share_at_or_below_each_quantile(reference, column, points):
     train, profile = reference
-    ages = np.array([r.Age for r in train.where("Age IS NOT NULL").collect()])
-    age = profile["numeric"]["Age"]
-    expected = [np.mean(ages <= point) for point in age["grid"]]
-    assert age["cdf"] == pytest.approx(expected, abs=1e-12)
-    assert age["cdf"][-1] == 1.0 and age["rows"] == len(ages) == 2999
+    values = np.array([r[column] for r in train.where(f"{column} IS NOT NULL").collect()])
+    numeric = profile["numeric"][column]
+    # Integer ages: a grid point per distinct value; normal scores: nearly one per quantile.
+    assert len(numeric["grid"]) >= points
+    expected = [np.mean(values <= point) for point in numeric["grid"]]
+    assert numeric["cdf"] == pytest.approx(expected, abs=1e-12)
+    assert numeric["cdf"][-1] == 1.0 and numeric["rows"] == len(values)
+    assert len(values) == (2999 if column == "Age" else 3000)
 
 
 def test_reference_level_and_segment_shares_are_the_training_snapshot_s(reference):

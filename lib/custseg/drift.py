@@ -39,6 +39,8 @@ _QUANTILES = [i / 1000 for i in range(1001)]
 _SHARE_FLOOR = 1e-4  # PSI of an empty bin would be infinite
 _CDF, _BINS = "cdf", "bins"
 _ERROR = "reconstruction_error"
+# More keys than a histogram has buckets: at most 1,002 around its 1,001 grid points, and the missing values.
+_KEYS_PER_HISTOGRAM = 4096
 
 
 def reference_profile(segmented: DataFrame, columns: ColumnsConfig, counted: Profiles) -> dict[str, Any]:
@@ -134,13 +136,15 @@ def _histograms(df: DataFrame, *, grids: dict[str, list[float]],
     outputs = [f"__bucket{i}" for i in range(len(buckets))]
     bucketed = Bucketizer(splitsArray=[splits for _, _, splits in buckets],
                           inputCols=[f"__value{i}" for i in range(len(buckets))], outputCols=outputs).transform(
-        df.select("*", *[F.col(name).cast("double").alias(f"__value{i}") for i, (name, _, _) in enumerate(buckets)]))
-    keyed = F.explode(F.array(*[
-        F.struct(F.lit(name).alias("column"), F.lit(kind).alias("kind"),
-                 F.coalesce(F.col(out).cast("int").cast("string"), F.lit(MISSING)).alias("bucket"))
-        for (name, kind, _), out in zip(buckets, outputs)]))
-    for row in bucketed.select(keyed.alias("k")).groupBy("k.column", "k.kind", "k.bucket").count().collect():
-        counts[(row["column"], row["kind"])][row["bucket"]] = row["count"]
+        df.select(*[F.col(name).cast("double").alias(f"__value{i}") for i, (name, _, _) in enumerate(buckets)]))
+    # One number per count, (histogram, bucket + 1) with 0 for missing values: grouping by a
+    # number took 0.39 times the time of grouping by the names as text at 10M (drift_pass.py).
+    keyed = F.explode(F.array(*[F.lit(i * _KEYS_PER_HISTOGRAM + 1) + F.coalesce(F.col(out).cast("int"), F.lit(-1))
+                                for i, out in enumerate(outputs)]))
+    for row in bucketed.select(keyed.alias("key")).groupBy("key").count().collect():
+        histogram, bucket = divmod(row["key"], _KEYS_PER_HISTOGRAM)
+        name, kind, _ = buckets[histogram]
+        counts[(name, kind)][MISSING if bucket == 0 else str(bucket - 1)] = row["count"]
     return counts
 
 
