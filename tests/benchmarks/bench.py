@@ -91,13 +91,17 @@ def to_noop(df: DataFrame) -> None:
 def timed_actions(actions: dict[str, Callable[[], None]], *, rows: int, repeats: int, heading: str) -> dict[str, float]:
     """Run each action, alternating, ``repeats`` times; print a Markdown table of their seconds.
 
-    Returns the median seconds of each action. ``heading`` (what the rows are) leads the printed table.
+    Each round starts with the next action: a fresh JVM's first run is its slowest (the JIT has
+    compiled little yet), and that should not fall to the same action every time. Returns the median
+    seconds of each action. ``heading`` (what the rows are) leads the printed table.
     """
     seconds: dict[str, list[float]] = {name: [] for name in actions}
-    for _ in range(repeats):
-        for name, action in actions.items():
+    names = list(actions)
+    for round_ in range(repeats):
+        lead = round_ % len(names)
+        for name in names[lead:] + names[:lead]:
             start = time.perf_counter()
-            action()
+            actions[name]()
             seconds[name].append(time.perf_counter() - start)
     medians = {name: statistics.median(values) for name, values in seconds.items()}
     print(f"\n{rows:,} rows, {heading}, {os.cpu_count()} cores, local[*], median of {repeats}\n")
