@@ -9,8 +9,9 @@ send every row to Spark's no-op sink: the rows as read (raw strings, the floor);
 (the duplicate-id check shuffles the rows by id); the same with each row's raw record left out,
 which shows what carrying the raw values through that shuffle costs; and ``flag_rows`` as the jobs
 run it before they keep the rows as files (``spark.cache: files``, the default): a job over the ids
-first, and the shuffle only if an id repeats. Prints the median seconds of each. To compare two versions of the checks, run it from each checkout in turn, with
-``PYTHONPATH=CHECKOUT/lib`` in front of the virtualenv's own custseg.
+first, and the shuffle only if an id repeats. Prints the median seconds of each. To compare two
+versions of the checks, run it from each checkout in turn, with ``PYTHONPATH=CHECKOUT/lib`` in
+front of the virtualenv's own custseg.
 """
 
 from __future__ import annotations
