@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyspark import StorageLevel
+from pyspark.ml import PipelineModel
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 from sklearn.metrics import silhouette_score
@@ -18,7 +19,7 @@ from sklearn.metrics import silhouette_score
 from custseg import io, model_store, train
 from custseg.config import config_from_dict
 from custseg.encode import AutoencoderWeights
-from custseg.features import FEATURES_COL, fit_feature_pipeline, transform_features
+from custseg.features import FEATURES_COL, FittedFeatures, fit_feature_pipeline, transform_features
 from custseg.gates import GateFailure
 from custseg.report import report_path
 from custseg.generator import generate_customers
@@ -77,7 +78,7 @@ def test_the_samples_hold_the_features_a_sample_of_featured_customers_holds(spar
     with FrameStore(spark, cache=config.spark.cache) as store:
         snapshot = read_snapshot(spark, effective_config(config), store)
         customers, rows = snapshot.customers, snapshot.rows_usable
-        model = fit_feature_pipeline(config.columns, customers, encoding="onehot")
+        model = FittedFeatures.of(fit_feature_pipeline(config.columns, customers, encoding="onehot"))
         expected = bounded_sample(transform_features(model, customers), rows=rows, limit=500, seed=7).toPandas()
         sampled = train.sampled_features(model, customers, rows=rows, limit=500, seed=7).toPandas()
         training = train.training_sample(model, customers, rows=rows, limit=500, seed=7)
@@ -210,8 +211,12 @@ def test_profiles_and_label_mapping_cover_all_customers(spark, first_run):
 def test_model_bundle_is_complete_and_loads_without_pickle(first_run):
     bundle = Path(first_run.bundle)
     assert bundle.name == first_run.model_version
-    for part in (model_store.FEATURES, model_store.KERAS_MODEL, model_store.ENCODER_WEIGHTS, model_store.KMEANS):
+    for part in (model_store.FEATURES, model_store.FEATURE_PARAMETERS, model_store.KERAS_MODEL,
+                 model_store.ENCODER_WEIGHTS, model_store.KMEANS):
         assert (bundle / part).exists(), part
+    # What a score run reads instead of the Spark ML model is that model's parameters.
+    spark_ml = PipelineModel.load(str(bundle / model_store.FEATURES))
+    assert model_store.load_features(bundle) == FittedFeatures.of(spark_ml)
     manifest = model_store.read_manifest(bundle)
     assert manifest["version"] == first_run.model_version
     assert manifest["sample_rows"] == 2000 and len(manifest["history"]) == manifest["epochs_run"]

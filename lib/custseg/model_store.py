@@ -19,9 +19,11 @@ from pyspark.ml.clustering import KMeansModel
 from custseg.clustering import Segmentation
 from custseg.config import ColumnsConfig, config_from_dict
 from custseg.encode import AutoencoderWeights
+from custseg.features import FittedFeatures
 
 MANIFEST = "manifest.json"
 FEATURES = "features"
+FEATURE_PARAMETERS = "feature_parameters.json"
 KERAS_MODEL = "autoencoder.keras"
 ENCODER_WEIGHTS = "encoder_weights.npz"
 KMEANS = "kmeans"
@@ -39,7 +41,7 @@ class SavedModel:
     version: str
     bundle: Path
     manifest: dict[str, Any]
-    features: PipelineModel
+    features: FittedFeatures
     weights: AutoencoderWeights
     segmentation: Segmentation
 
@@ -58,9 +60,17 @@ def load_model(model_dir: Path, version: str | None = None) -> SavedModel:
     bundle = model_dir / version
     segmentation = Segmentation(model=KMeansModel.load(str(bundle / KMEANS)),
                                 segment_of_cluster=tuple(manifest["segment_of_cluster"]))
-    return SavedModel(version=version, bundle=bundle, manifest=manifest,
-                      features=PipelineModel.load(str(bundle / FEATURES)),
+    return SavedModel(version=version, bundle=bundle, manifest=manifest, features=load_features(bundle),
                       weights=AutoencoderWeights.load(bundle / ENCODER_WEIGHTS), segmentation=segmentation)
+
+
+def load_features(bundle: Path) -> FittedFeatures:
+    """The fitted feature parameters of ``bundle``: from their JSON, or from the Spark ML model in a
+    bundle written before the JSON was."""
+    parameters = bundle / FEATURE_PARAMETERS
+    if parameters.is_file():
+        return FittedFeatures.from_json(parameters.read_text(encoding="utf-8"))
+    return FittedFeatures.of(PipelineModel.load(str(bundle / FEATURES)))
 
 
 def load_manifest_of(model_dir: Path, version: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -25,7 +24,7 @@ from pyspark.sql.types import (
 from custseg.clustering import SegmentMatch
 from custseg.config import ColumnsConfig, MetricsConfig
 from custseg.drift import DRIFT_SCHEMA
-from custseg.features import FEATURES_COL, transform_features
+from custseg.features import FEATURES_COL, FittedFeatures, transform_features
 from custseg.metrics import LabelAgreement, label_agreement, segmentation_quality
 from custseg.profiles import Profiles, segment_profiles
 from custseg.sampling import expected_sample
@@ -101,12 +100,12 @@ def without_features(segmented: DataFrame) -> DataFrame:
     return segmented.drop(FEATURES_COL)
 
 
-def measure(segmented: DataFrame, columns: ColumnsConfig, feature_model: PipelineModel, *, rows: int,
+def measure(segmented: DataFrame, columns: ColumnsConfig, features: FittedFeatures, *, rows: int,
             settings: MetricsConfig, seed: int) -> Measurements:
     """Quality metrics, segment profiles and label agreement of ``segmented``, computed now.
 
-    ``segmented`` is in :func:`without_features`' shape and holds ``rows`` rows; ``feature_model``
-    is the pipeline that made its features. The silhouettes are measured on a seeded sample of
+    ``segmented`` is in :func:`without_features`' shape and holds ``rows`` rows; ``features`` is
+    the fitted pipeline that made its features. The silhouettes are measured on a seeded sample of
     about ``settings.silhouette_rows`` of them, for which the features are computed again, and the
     segment profiles' medians on one of about ``settings.median_rows``.
     """
@@ -119,7 +118,7 @@ def measure(segmented: DataFrame, columns: ColumnsConfig, feature_model: Pipelin
         log.info("segment medians estimated from a seeded sample of about %s of %s customers (metrics.median_rows)",
                  f"{settings.median_rows:,}", f"{rows:,}")
     return Measurements(
-        metrics=segmentation_quality(segmented, transform_features(feature_model, sampled),
+        metrics=segmentation_quality(segmented, transform_features(features, sampled),
                                      features_col=FEATURES_COL),
         profiles=segment_profiles(segmented, numeric_cols=columns.numeric, categorical_cols=columns.categorical,
                                   median_fraction=median_fraction, seed=seed),

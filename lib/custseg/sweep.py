@@ -26,7 +26,7 @@ from custseg.catalog import RunCommit
 from custseg.clustering import assign_segments, fit_segmentation, with_latent_vector
 from custseg.config import ClusteringConfig, ConfigError, JobConfig
 from custseg.encode import encode
-from custseg.features import FEATURES_COL, fit_feature_pipeline, transform_features
+from custseg.features import FEATURES_COL, FittedFeatures, fit_feature_pipeline, transform_features
 from custseg.frame_store import FrameStore
 from custseg.metrics import inertia, separation, silhouette
 from custseg.report import REPORTS
@@ -127,9 +127,10 @@ def _latent_vectors(spark: SparkSession, config: JobConfig, store: FrameStore, *
     from custseg.train import training_sample
 
     snapshot = read_snapshot(spark, config, store, k=k_max)
-    model = fit_feature_pipeline(config.columns, snapshot.customers, encoding=config.features.encoding)
-    featured = transform_features(model, snapshot.customers)
-    sample = training_sample(model, snapshot.customers, rows=snapshot.rows_usable,
+    features = FittedFeatures.of(fit_feature_pipeline(config.columns, snapshot.customers,
+                                                      encoding=config.features.encoding))
+    featured = transform_features(features, snapshot.customers)
+    sample = training_sample(features, snapshot.customers, rows=snapshot.rows_usable,
                              limit=config.autoencoder.sample_rows, seed=config.seed)
     trained = autoencoder.train_autoencoder(sample, settings=config.autoencoder, seed=config.seed)
     weights = autoencoder.export_weights(trained.model)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 from pyspark import StorageLevel
-from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -26,7 +25,7 @@ from custseg.clustering import (
 from custseg.config import JobConfig
 from custseg.drift import reference_profile
 from custseg.encode import encode
-from custseg.features import FEATURES_COL, feature_names, fit_feature_pipeline, transform_features
+from custseg.features import FEATURES_COL, FittedFeatures, feature_names, fit_feature_pipeline, transform_features
 from custseg.frame_store import FrameStore
 from custseg.publish import commit_run, publish_model_versions, stage_run_tables
 from custseg.report import publish_run_report
@@ -65,14 +64,15 @@ def _train(spark: SparkSession, config: JobConfig, store: FrameStore, *, run_dat
 
     with timer.stage("features") as facts:
         feature_model = fit_feature_pipeline(columns, snapshot.customers, encoding=config.features.encoding)
-        featured = transform_features(feature_model, snapshot.customers)
-        names = feature_names(columns, feature_model, encoding=config.features.encoding)
+        features = FittedFeatures.of(feature_model)
+        featured = transform_features(features, snapshot.customers)
+        names = feature_names(columns, features, encoding=config.features.encoding)
         facts.update(features=len(names))
 
     with timer.stage("train") as facts:
         from custseg import autoencoder  # TensorFlow is imported on the driver only, and only here.
 
-        sample = training_sample(feature_model, snapshot.customers, rows=snapshot.rows_usable,
+        sample = training_sample(features, snapshot.customers, rows=snapshot.rows_usable,
                                  limit=config.autoencoder.sample_rows, seed=config.seed)
         trained = autoencoder.train_autoencoder(sample, settings=config.autoencoder, seed=config.seed)
         weights = autoencoder.export_weights(trained.model)
@@ -83,7 +83,7 @@ def _train(spark: SparkSession, config: JobConfig, store: FrameStore, *, run_dat
     with timer.stage("cluster") as facts:
         # Only the bounded sample that KMeans fits on is encoded here; every customer is encoded
         # and assigned in one pass below, so that the job caches one frame of them, not two.
-        fitting = sampled_features(feature_model, snapshot.customers, rows=snapshot.rows_usable,
+        fitting = sampled_features(features, snapshot.customers, rows=snapshot.rows_usable,
                                    limit=config.clustering.sample_rows, seed=config.seed)
         fitting = with_latent_vector(encode(fitting, weights=weights, features_col=FEATURES_COL))
         fitting = fitting.persist(StorageLevel.MEMORY_AND_DISK)
@@ -103,7 +103,7 @@ def _train(spark: SparkSession, config: JobConfig, store: FrameStore, *, run_dat
     snapshot.check_accounting(rows_segmented)
 
     with timer.stage("metrics"):
-        measured = outputs.measure(segmented, columns, feature_model, rows=rows_segmented,
+        measured = outputs.measure(segmented, columns, features, rows=rows_segmented,
                                    settings=config.metrics, seed=config.seed)
         reference = reference_profile(segmented, columns, measured.profiles)
     passed = gates.enforce(gates.failed_gates(measured.profiles.sizes, silhouette=measured.metrics["silhouette"],
@@ -111,9 +111,9 @@ def _train(spark: SparkSession, config: JobConfig, store: FrameStore, *, run_dat
 
     with timer.stage("write") as facts:
         bundle = _save_bundle(
-            config, version=version, run_date=run_date, feature_model=feature_model, trained=trained,
-            weights=weights, segmentation=segmentation, metrics=measured.metrics, feature_names=names, ids=ids,
-            reference=reference, rows=rows_segmented,
+            config, version=version, run_date=run_date, feature_model=feature_model, features=features,
+            trained=trained, weights=weights, segmentation=segmentation, metrics=measured.metrics,
+            feature_names=names, ids=ids, reference=reference, rows=rows_segmented,
         )
         tables = outputs.run_tables(segmented=segmented, rejected=snapshot.rejected, measured=measured,
                                     columns=columns, model_version=version, run_date=run_date)
@@ -150,23 +150,23 @@ def _train(spark: SparkSession, config: JobConfig, store: FrameStore, *, run_dat
                              report=report)
 
 
-def training_sample(feature_model: PipelineModel, customers: DataFrame, *, rows: int, limit: int,
+def training_sample(features: FittedFeatures, customers: DataFrame, *, rows: int, limit: int,
                     seed: int) -> np.ndarray:
     """:func:`sampled_features` as an array, moved to the driver through Arrow."""
-    sampled = sampled_features(feature_model, customers, rows=rows, limit=limit, seed=seed)
+    sampled = sampled_features(features, customers, rows=rows, limit=limit, seed=seed)
     table = sampled.select(F.col(FEATURES_COL).cast("array<float>").alias("f")).toArrow()
     vectors = table.column("f").combine_chunks()
     return vectors.flatten().to_numpy().reshape(len(vectors), -1)
 
 
-def sampled_features(feature_model: PipelineModel, customers: DataFrame, *, rows: int, limit: int,
+def sampled_features(features: FittedFeatures, customers: DataFrame, *, rows: int, limit: int,
                      seed: int) -> DataFrame:
     """The features of a seeded sample of at most ``limit`` of the ``rows`` customers.
 
     The customers are sampled first: Spark computes a projection below a sample taken of it, so a
     sample of featured customers would compute every customer's features (RESULTS.md has the times).
     """
-    return transform_features(feature_model, bounded_sample(customers, rows=rows, limit=limit, seed=seed))
+    return transform_features(features, bounded_sample(customers, rows=rows, limit=limit, seed=seed))
 
 
 @dataclass(frozen=True)
@@ -199,12 +199,13 @@ def _ids_of_active_model(config: JobConfig, *, feature_names: list[str],
                        centroids={new_id[s]: c.tolist() for s, c in centroids.items()})
 
 
-def _save_bundle(config: JobConfig, *, version: str, run_date: date, feature_model, trained, weights,
+def _save_bundle(config: JobConfig, *, version: str, run_date: date, feature_model, features, trained, weights,
                  segmentation, metrics: dict[str, float], feature_names: list[str], ids: _SegmentIds,
                  reference: dict, rows: int) -> Path:
     model_dir = Path(config.output.warehouse_dir) / config.output.model_dir
     with model_store.new_bundle(model_dir.resolve(), version) as bundle:
         feature_model.save(str(bundle / model_store.FEATURES))
+        (bundle / model_store.FEATURE_PARAMETERS).write_text(features.to_json(), encoding="utf-8")
         trained.model.save(bundle / model_store.KERAS_MODEL)
         weights.save(bundle / model_store.ENCODER_WEIGHTS)
         segmentation.model.save(str(bundle / model_store.KMEANS))

@@ -32,6 +32,14 @@ def pass_arguments(doc: str, source: str = "data") -> argparse.Namespace:
     return parser.parse_args()
 
 
+def command_arguments(doc: str) -> argparse.Namespace:
+    """The command line of a script that times commands on generated customers: ``--rounds`` (3), ``--rows`` (2,000)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=2000)
+    return parser.parse_args()
+
+
 def generated_config(data: str) -> JobConfig:
     """The shipped config for generated customers, reading ``data`` (Parquet) as the jobs run it."""
     config = load_config(CONFIG)

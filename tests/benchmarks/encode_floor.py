@@ -24,7 +24,7 @@ from pyspark.sql.functions import arrow_udf, pandas_udf
 from bench import CONFIG, local_session, pass_arguments, timed_passes
 from custseg.config import load_config
 from custseg.encode import AutoencoderWeights, DenseLayer, encode
-from custseg.features import FEATURES_COL, build_feature_pipeline, transform_features
+from custseg.features import FEATURES_COL, FittedFeatures, build_feature_pipeline, transform_features
 
 
 def main() -> None:
@@ -32,7 +32,8 @@ def main() -> None:
     spark = local_session()
     config = load_config(CONFIG)
     customers = spark.read.parquet(args.data)
-    features = build_feature_pipeline(config.columns, encoding=config.features.encoding).fit(customers)
+    pipeline = build_feature_pipeline(config.columns, encoding=config.features.encoding)
+    features = FittedFeatures.of(pipeline.fit(customers))
     vectors = transform_features(features, customers).select(FEATURES_COL).cache()
     rows = vectors.count()
     weights = random_weights(input_dim=len(vectors.first()[0]), hidden=list(config.autoencoder.hidden_layers),

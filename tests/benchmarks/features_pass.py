@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from bench import CONFIG, local_session, pass_arguments, timed_passes
 from custseg.config import load_config
-from custseg.features import FEATURES_COL, build_feature_pipeline, transform_features
+from custseg.features import FEATURES_COL, FittedFeatures, build_feature_pipeline, transform_features
 
 
 def main() -> None:
@@ -27,10 +27,11 @@ def main() -> None:
     customers = spark.read.parquet(args.data).cache()
     rows = customers.count()
     model = build_feature_pipeline(config.columns, encoding=config.features.encoding).fit(customers)
+    fitted = FittedFeatures.of(model)
     passes = {
         "Spark ML transform": lambda: model.transform(customers).select(
             vector_to_array(FEATURES_COL, "float32").alias("f")),
-        "column expressions": lambda: transform_features(model, customers).select(
+        "column expressions": lambda: transform_features(fitted, customers).select(
             F.col(FEATURES_COL).cast("array<float>").alias("f")),
     }
     medians = timed_passes(passes, rows=rows, repeats=args.repeats, heading=f"{config.features.encoding} encoding")

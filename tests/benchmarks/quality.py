@@ -110,7 +110,7 @@ def load(spark, overrides: list[str]) -> Dataset:
     from pyspark.sql import functions as F
 
     from custseg.config import load_config
-    from custseg.features import FEATURES_COL, build_feature_pipeline, transform_features
+    from custseg.features import FEATURES_COL, FittedFeatures, build_feature_pipeline, transform_features
     from custseg.frame_store import FrameStore
     from custseg.snapshot import effective_config, read_snapshot
 
@@ -120,7 +120,7 @@ def load(spark, overrides: list[str]) -> Dataset:
     with FrameStore(spark, cache=config.spark.cache) as store:
         customers = read_snapshot(spark, config, store).customers
         for encoding in ("index", "onehot"):
-            model = build_feature_pipeline(columns, encoding=encoding).fit(customers)
+            model = FittedFeatures.of(build_feature_pipeline(columns, encoding=encoding).fit(customers))
             rows = transform_features(model, customers).orderBy(F.col(columns.id).cast("long")).select(
                 F.col(FEATURES_COL).alias("f"), F.col(columns.label).cast("string").alias("label"),
                 *[F.col(c).isNull().cast("double").alias(c) for c in columns.numeric]).toPandas()

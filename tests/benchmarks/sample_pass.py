@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench import generated_snapshot, local_session, pass_arguments, timed_passes
-from custseg.features import FEATURES_COL, fit_feature_pipeline, transform_features
+from custseg.features import FEATURES_COL, FittedFeatures, fit_feature_pipeline, transform_features
 from custseg.sampling import bounded_sample
 from custseg.train import sampled_features
 
@@ -27,7 +27,7 @@ def main() -> None:
     spark = local_session()
     with generated_snapshot(spark, args.data) as (config, snapshot):
         customers, rows, seed = snapshot.customers, snapshot.rows_usable, config.seed
-        model = fit_feature_pipeline(config.columns, customers, encoding=config.features.encoding)
+        model = FittedFeatures.of(fit_feature_pipeline(config.columns, customers, encoding=config.features.encoding))
         for setting, limit in (("autoencoder.sample_rows", config.autoencoder.sample_rows),
                                ("clustering.sample_rows", config.clustering.sample_rows)):
             passes = {

@@ -11,13 +11,14 @@ virtualenv has none yet.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from bench import command_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBMIT = str(ROOT / "spark-submit.sh")
@@ -34,10 +35,7 @@ def run(args: tuple[str, ...], cwd: Path, archive: bool) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--rows", type=int, default=2000)
-    args = parser.parse_args()
+    args = command_arguments(__doc__)
     with tempfile.TemporaryDirectory() as directory:
         workdir = Path(directory)
         run(("generate", "--rows", str(args.rows), "--output", "customers", "--format", "csv"), workdir, archive=True)
