@@ -7,8 +7,8 @@ import pytest
 from pyspark.ml import PipelineModel
 from pyspark.ml.functions import vector_to_array
 
-from custseg.config import ColumnsConfig
 from custseg import model_store
+from custseg.config import ColumnsConfig
 from custseg.features import (
     FittedFeatures,
     build_feature_pipeline,
@@ -37,12 +37,8 @@ def training(spark):
     return spark.createDataFrame(ROWS, SCHEMA)
 
 
-def _fitted(model: PipelineModel) -> FittedFeatures:
-    return FittedFeatures.of(model)
-
-
 def test_index_encoding_imputes_maps_indexes_and_standardises(training):
-    model = _fitted(fit_feature_pipeline(COLUMNS, training, encoding="index"))
+    model = FittedFeatures.of(fit_feature_pipeline(COLUMNS, training, encoding="index"))
     result = transform_features(model, training)
     assert result.columns == [*training.columns, "features"]
     # Age median 40; Score Low/Average/High -> 0/1/2, case-insensitive, missing -> median 1;
@@ -53,7 +49,7 @@ def test_index_encoding_imputes_maps_indexes_and_standardises(training):
 
 
 def test_unseen_categories_and_levels_never_fail_scoring(spark, training):
-    model = _fitted(build_feature_pipeline(COLUMNS, encoding="index").fit(training))
+    model = FittedFeatures.of(build_feature_pipeline(COLUMNS, encoding="index").fit(training))
     scoring = spark.createDataFrame([("9", 40.0, "Extreme", "Other")], SCHEMA)
     vector = _vectors(transform_features(model, scoring))[0]
     raw = np.array([[20, 0, 2], [40, 2, 0], [40, 1, 1], [60, 1, 2]], dtype=float)
@@ -63,7 +59,7 @@ def test_unseen_categories_and_levels_never_fail_scoring(spark, training):
 
 
 def test_onehot_encoding_has_one_indicator_per_level(training):
-    model = _fitted(build_feature_pipeline(COLUMNS, encoding="onehot").fit(training))
+    model = FittedFeatures.of(build_feature_pipeline(COLUMNS, encoding="onehot").fit(training))
     names = feature_names(COLUMNS, model, encoding="onehot")
     assert names == ["Age", "Score", "Gender=(missing)", "Gender=Female", "Gender=Male", "Gender=(unseen)"]
     vectors = _vectors(transform_features(model, training))
@@ -81,7 +77,7 @@ def test_features_are_the_values_of_the_pipelines_own_transform(spark, training,
     # A NaN age, an unknown ordinal level, an unseen and a missing category.
     scoring = spark.createDataFrame(ROWS + [("5", float("nan"), "Extreme", "Other"), ("6", 7.0, None, None)], SCHEMA)
     expected = model.transform(scoring).orderBy("ID").select(vector_to_array("features").alias("features"))
-    np.testing.assert_array_equal(_vectors(transform_features(_fitted(model), scoring)),
+    np.testing.assert_array_equal(_vectors(transform_features(FittedFeatures.of(model), scoring)),
                                   np.array([r.features for r in expected.collect()]))
 
 
@@ -95,8 +91,8 @@ def test_fitting_gives_the_model_that_the_pipelines_own_fit_gives(spark, encodin
     scaler, expected_scaler = fitted.stages[-1], expected.stages[-1]
     np.testing.assert_allclose(scaler.mean.toArray(), expected_scaler.mean.toArray(), rtol=1e-12)
     np.testing.assert_allclose(scaler.std.toArray(), expected_scaler.std.toArray(), rtol=1e-12)
-    np.testing.assert_array_equal(_vectors(transform_features(_fitted(fitted), frame)),
-                                  _vectors(transform_features(_fitted(expected), frame)))
+    np.testing.assert_array_equal(_vectors(transform_features(FittedFeatures.of(fitted), frame)),
+                                  _vectors(transform_features(FittedFeatures.of(expected), frame)))
 
 
 @pytest.mark.parametrize("encoding", ["index", "onehot"])
@@ -105,12 +101,12 @@ def test_a_bundle_gives_the_features_of_the_fitted_pipeline_with_or_without_its_
     # A NaN and a missing age, a missing and an unknown ordinal level, a missing and an unseen category.
     frame = spark.createDataFrame(ROWS + [("5", float("nan"), "Extreme", "Other"), ("6", 7.0, None, None)], SCHEMA)
     model = fit_feature_pipeline(COLUMNS, spark.createDataFrame(ROWS, SCHEMA), encoding=encoding)
-    expected = _vectors(transform_features(_fitted(model), frame))
+    expected = _vectors(transform_features(FittedFeatures.of(model), frame))
     model.save(str(tmp_path / model_store.FEATURES))
     # A bundle written before the parameters were kept as JSON: read from the Spark ML model.
     older = model_store.load_features(tmp_path)
     np.testing.assert_array_equal(_vectors(transform_features(older, frame)), expected)
-    (tmp_path / model_store.FEATURE_PARAMETERS).write_text(_fitted(model).to_json(), encoding="utf-8")
+    (tmp_path / model_store.FEATURE_PARAMETERS).write_text(FittedFeatures.of(model).to_json(), encoding="utf-8")
     # With the JSON, the Spark ML model is not loaded at all.
     monkeypatch.setattr(PipelineModel, "load", lambda path: pytest.fail(f"PipelineModel.load({path})"))
     loaded = model_store.load_features(tmp_path)
@@ -121,5 +117,6 @@ def test_a_bundle_gives_the_features_of_the_fitted_pipeline_with_or_without_its_
 def test_quotes_in_ordinal_levels_are_escaped(spark):
     columns = ColumnsConfig(id="ID", numeric=[], nominal=[], ordinal={"Score": ["it's low", "high"]}, label=None)
     frame = spark.createDataFrame([("1", "It's low"), ("2", "high")], "ID string, Score string")
-    vectors = _vectors(transform_features(_fitted(build_feature_pipeline(columns, encoding="index").fit(frame)), frame))
+    fitted = FittedFeatures.of(build_feature_pipeline(columns, encoding="index").fit(frame))
+    vectors = _vectors(transform_features(fitted, frame))
     np.testing.assert_allclose(vectors[:, 0], _scaled(np.array([[0.0], [1.0]]))[:, 0])

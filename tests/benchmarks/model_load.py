@@ -3,12 +3,12 @@
     .venv/bin/python tests/benchmarks/model_load.py [--rounds 3] [--rows 2000]
 
 Generates ``--rows`` customers as CSV in a temporary directory and trains a short model on them
-(3 epochs, one KMeans start) through ``spark-submit.sh``. Then runs the score command on them alternately with the
-bundle's ``feature_parameters.json`` moved aside, so that the job reads the fitted pipeline from
-the Spark ML model as it does in a bundle written before the JSON was, and with it in place,
-``--rounds`` times, each under a run date of its own. Prints the median wall seconds of each, the
-seconds to the job's first log line (what the command does before its read stage starts) and
-their ratios.
+(3 epochs, one KMeans start) through ``spark-submit.sh``. Then runs the score command on them
+alternately with the bundle's ``feature_parameters.json`` moved aside, so that the job reads the
+fitted pipeline from the Spark ML model as it does in a bundle written before the JSON was, and
+with it in place, ``--rounds`` times, each under a run date of its own. Prints the median wall
+seconds of each, the seconds to the job's first log line (what the command does before its read
+stage starts) and their ratios.
 """
 
 from __future__ import annotations
