@@ -12,10 +12,8 @@ the job counted before. Checks that both give the same counts, then prints the m
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from pyspark.ml.feature import Bucketizer
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -25,20 +23,15 @@ from custseg.model_store import load_model
 
 
 def by_names(df: DataFrame, grids: dict[str, list[float]], deciles: dict[str, list[float]]) -> dict:
-    """The counts of ``drift._histograms``, grouped by three columns of text."""
-    buckets = [(name, drift._CDF, [-math.inf, *[math.nextafter(p, math.inf) for p in grid], math.inf])
-               for name, grid in grids.items()]
-    buckets += [(name, drift._BINS, [-math.inf, *cuts, math.inf]) for name, cuts in deciles.items()]
+    """The counts of ``drift._histograms``, from the same buckets, grouped by three columns of text."""
+    buckets = drift._buckets(grids, deciles)
     counts: dict = {(name, kind): {} for name, kind, _ in buckets}
-    outputs = [f"__bucket{i}" for i in range(len(buckets))]
-    bucketed = Bucketizer(splitsArray=[splits for _, _, splits in buckets],
-                          inputCols=[f"__value{i}" for i in range(len(buckets))], outputCols=outputs).transform(
-        df.select(*[F.col(name).cast("double").alias(f"__value{i}") for i, (name, _, _) in enumerate(buckets)]))
     keyed = F.explode(F.array(*[
         F.struct(F.lit(name).alias("column"), F.lit(kind).alias("kind"),
-                 F.coalesce(F.col(out).cast("int").cast("string"), F.lit(drift.MISSING)).alias("bucket"))
-        for (name, kind, _), out in zip(buckets, outputs)]))
-    for row in bucketed.select(keyed.alias("k")).groupBy("k.column", "k.kind", "k.bucket").count().collect():
+                 F.coalesce(F.col(f"__bucket{i}").cast("string"), F.lit(drift.MISSING)).alias("bucket"))
+        for i, (name, kind, _) in enumerate(buckets)]))
+    grouped = drift._bucketed(df, buckets).select(keyed.alias("k")).groupBy("k.column", "k.kind", "k.bucket")
+    for row in grouped.count().collect():
         counts[(row["column"], row["kind"])][row["bucket"]] = row["count"]
     return counts
 
