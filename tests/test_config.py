@@ -74,6 +74,7 @@ def test_int_is_accepted_where_a_float_is_expected():
         ({"clustering": {"sample_rows": 6}}, "clustering.sample_rows must be at least clustering.k"),
         ({"metrics": {"silhouette_rows": 999}}, "metrics.silhouette_rows must be at least 1000"),
         ({"metrics": {"median_rows": 999}}, "metrics.median_rows must be at least 1000"),
+        ({"drift": {"reference_rows": 999}}, "drift.reference_rows must be at least 1000"),
         ({"clustering": {"kk": 3}}, "unknown config key clustering.kk; allowed here: k, sample_rows, n_init, max_iter, tol, init_steps"),
         ({"sed": 1}, "unknown config key sed;"),
         ({"clustering": {"k": "seven"}}, "config key clustering.k must be a whole number, got str 'seven'"),

@@ -62,6 +62,8 @@ def test_profiles_whole_table(spark, customers):
     assert profiles.sizes == {0: 4, 1: 2, 2: 1}
     assert profiles.levels == {"Gender": {"M": 3, "F": 3, "(missing)": 1},
                                "Profession": {"Engineer": 2, "Artist": 2, "Doctor": 1, "(missing)": 1, "Lawyer": 1}}
+    # Over every segment, nulls ignored: the six ages and the seven incomes.
+    assert profiles.means == pytest.approx({"Age": 235 / 6, "Income": 14100 / 7}, rel=1e-12)
     result = profiles.table
     assert [(f.name, f.dataType) for f in result.schema] == [(f.name, f.dataType) for f in PROFILE_SCHEMA]
     expected = spark.createDataFrame(EXPECTED, PROFILE_SCHEMA)
@@ -82,6 +84,12 @@ def test_profiles_only_one_kind_and_custom_names(spark, customers):
         key=lambda r: (r[0], r[4]),
     )
     assertDataFrameEqual(categorical, spark.createDataFrame(expected_categorical, PROFILE_SCHEMA), checkRowOrder=True)
+
+
+def test_a_column_without_values_has_no_mean(customers):
+    missing = customers.withColumn("Age", customers.Age.cast("double") * None)
+    means = segment_profiles(missing, numeric_cols=["Age", "Income"], categorical_cols=[]).means
+    assert means["Age"] is None and means["Income"] == pytest.approx(14100 / 7, rel=1e-12)
 
 
 def test_profiles_reject_overlapping_columns(customers):

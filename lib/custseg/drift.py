@@ -1,8 +1,9 @@
 """Drift of a scored snapshot against the model's training snapshot, with a verdict per feature.
 
 At training the job keeps a small reference profile with the model (:func:`reference_profile`):
-per numeric column its distribution at up to 1,001 quantiles and its shares in the decile bins,
-per categorical column its level shares, the mean reconstruction error and the segment shares.
+per numeric column its distribution at up to 1,001 quantiles (of a seeded sample of the customers)
+and its shares in the decile bins, per categorical column its level shares, the mean reconstruction
+error and the segment shares.
 Scoring compares the new snapshot with it (:func:`drift_rows`), with Spark aggregations only:
 
 - numeric: the Kolmogorov-Smirnov statistic (the largest gap between the two cumulative
@@ -14,12 +15,14 @@ Scoring compares the new snapshot with it (:func:`drift_rows`), with Spark aggre
 - ``segment_shares``: PSI over the segments.
 
 Each row gets a verdict, ``ok``, ``warn`` or ``retrain``, by the thresholds of ``drift`` in the config.
-The level and segment counts are the segment profiles' (:mod:`custseg.profiles`), which the job
-computes anyway: drift counts only the numeric columns itself.
+The means and the level and segment counts are the segment profiles' (:mod:`custseg.profiles`),
+and the mean reconstruction error the quality metrics', which the job computes anyway: drift counts
+only the numeric columns' histograms itself.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -31,6 +34,9 @@ from scipy.stats import kstwobign
 
 from custseg.config import ColumnsConfig, DriftConfig
 from custseg.profiles import Profiles
+from custseg.sampling import expected_sample
+
+log = logging.getLogger("custseg")
 
 MISSING = "(missing)"
 DRIFT_SCHEMA = ("feature string, kind string, ks_statistic double, ks_p_value double, psi double, "
@@ -38,22 +44,28 @@ DRIFT_SCHEMA = ("feature string, kind string, ks_statistic double, ks_p_value do
 _QUANTILES = [i / 1000 for i in range(1001)]
 _SHARE_FLOOR = 1e-4  # PSI of an empty bin would be infinite
 _CDF, _BINS = "cdf", "bins"
-_ERROR = "reconstruction_error"
 # More keys than a histogram has buckets: at most 1,002 around its 1,001 grid points, and the missing values.
 _KEYS_PER_HISTOGRAM = 4096
 
 
-def reference_profile(segmented: DataFrame, columns: ColumnsConfig, counted: Profiles) -> dict[str, Any]:
+def reference_profile(segmented: DataFrame, columns: ColumnsConfig, counted: Profiles, *, mean_error: float,
+                      rows: int, sample_rows: int, seed: int) -> dict[str, Any]:
     """What drift is measured against, from the training run's segmented customers: small, JSON-ready.
 
-    Three passes over ``segmented`` whatever the number of columns: the quantiles, the means, the
-    numeric histograms. The level and segment counts are ``counted``'s, the profiles of ``segmented``.
+    Two passes over ``segmented``, which holds ``rows`` rows, whatever the number of columns: the
+    quantiles, of a seeded sample of about ``sample_rows`` of them, and the numeric histograms, of
+    every one. The quantiles only place the histograms' buckets, so the counts in them are exact.
+    The means, level and segment counts are ``counted``'s, the profiles of ``segmented``;
+    ``mean_error`` is its mean reconstruction error.
     """
-    quantiles = segmented.approxQuantile(list(columns.numeric), _QUANTILES, 0.001) if columns.numeric else []
+    sampled = expected_sample(segmented, rows=rows, expected=sample_rows, seed=seed)
+    if sampled is not segmented:
+        log.info("drift's reference quantiles estimated from a seeded sample of about %s of %s customers "
+                 "(drift.reference_rows)", f"{sample_rows:,}", f"{rows:,}")
+    quantiles = sampled.approxQuantile(list(columns.numeric), _QUANTILES, 0.001) if columns.numeric else []
     grids = {name: sorted(set(q)) for name, q in zip(columns.numeric, quantiles)}
     # The sketch answers every probability alike, so the deciles are the grid's every 100th quantile.
     deciles = {name: sorted(set(q[100:1000:100])) for name, q in zip(columns.numeric, quantiles)}
-    means = _means(segmented, columns.numeric)
     counts = _histograms(segmented, grids=grids, deciles=deciles)
     numeric = {}
     for name in columns.numeric:
@@ -62,27 +74,27 @@ def reference_profile(segmented: DataFrame, columns: ColumnsConfig, counted: Pro
             "grid": grids[name],
             "cdf": _cdf(cdf, len(grids[name])).tolist(),
             "rows": _present(cdf),
-            "mean": means[name],
+            "mean": counted.means[name],
             "deciles": deciles[name],
             "shares": _bin_shares(counts[(name, _BINS)], len(deciles[name])).tolist(),
         }
     return {
         "numeric": numeric,
         "categorical": {name: _shares(counted.levels[name]) for name in columns.categorical},
-        "reconstruction_error": means[_ERROR],
+        "reconstruction_error": mean_error,
         "segment_shares": _shares(_segment_counts(counted)),
     }
 
 
 def drift_rows(segmented: DataFrame, reference: dict[str, Any], thresholds: DriftConfig,
-               counted: Profiles) -> list[tuple]:
+               counted: Profiles, *, mean_error: float) -> list[tuple]:
     """One row per feature in :data:`DRIFT_SCHEMA` order, comparing a scored snapshot with ``reference``.
 
-    Two passes over ``segmented``: the means and the numeric histograms on the reference's grids. The
-    level and segment counts are ``counted``'s, the profiles of ``segmented``.
+    One pass over ``segmented``: the numeric histograms on the reference's grids. The means, level
+    and segment counts are ``counted``'s, the profiles of ``segmented``; ``mean_error`` is its mean
+    reconstruction error.
     """
     numeric, categorical = reference["numeric"], reference["categorical"]
-    means = _means(segmented, list(numeric))
     counts = _histograms(segmented, grids={name: ref["grid"] for name, ref in numeric.items()},
                          deciles={name: ref["deciles"] for name, ref in numeric.items()})
     rows = []
@@ -94,12 +106,12 @@ def drift_rows(segmented: DataFrame, reference: dict[str, Any], thresholds: Drif
         psi = _psi(np.array(ref["shares"]), _bin_shares(counts[(name, _BINS)], len(ref["deciles"])))
         verdict = _worst(_grade(psi, thresholds.psi_warn, thresholds.psi_retrain),
                          _grade(gap, thresholds.ks_warn, thresholds.ks_retrain))
-        rows.append((name, "numeric", gap, p_value, psi, ref["mean"], means[name], verdict))
+        rows.append((name, "numeric", gap, p_value, psi, ref["mean"], counted.means[name], verdict))
     for name, ref in categorical.items():
         psi = _psi_of_shares(ref, _shares(counted.levels[name]))
         rows.append((name, "categorical", None, None, psi, None, None,
                      _grade(psi, thresholds.psi_warn, thresholds.psi_retrain)))
-    before, now = reference["reconstruction_error"], means[_ERROR]
+    before, now = reference["reconstruction_error"], mean_error
     ratio = now / before if before else math.inf
     rows.append(("reconstruction_error", "reconstruction_error", None, None, None, before, now,
                  _grade(ratio, thresholds.reconstruction_warn, thresholds.reconstruction_retrain)))
@@ -112,12 +124,6 @@ def drift_rows(segmented: DataFrame, reference: dict[str, Any], thresholds: Drif
 def overall_verdict(rows: list[tuple]) -> str:
     """The worst verdict of :func:`drift_rows`."""
     return _worst(*[row[-1] for row in rows])
-
-
-def _means(df: DataFrame, numeric: list[str]) -> dict[str, float | None]:
-    """Mean of each numeric column and of the reconstruction error, in one pass."""
-    row = df.agg(*[F.avg(name).alias(name) for name in numeric], F.avg(_ERROR).alias(_ERROR)).first()
-    return {name: row[name] for name in [*numeric, _ERROR]}
 
 
 def _histograms(df: DataFrame, *, grids: dict[str, list[float]],

@@ -377,7 +377,7 @@ def segmentation_quality(segmented: DataFrame, sampled: DataFrame, *, features_c
         "mae": F.col("reconstruction_abs_error"),
     })
     spread = _separation(segmented, pass_1, "latent", "segment")
-    rows = pass_1.counts.sum()
+    rows = int(pass_1.counts.sum())
     measured = silhouettes(sampled, vector_cols=["latent", features_col])
     return {
         "silhouette": measured["latent"],

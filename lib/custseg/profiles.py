@@ -38,11 +38,13 @@ class Profiles:
     """The profiles of a segmentation: the long table (``PROFILE_SCHEMA``) and the counts it was built from.
 
     ``sizes``: customers per segment; ``levels``: customers per level of each categorical column, over
-    all segments (a null counted as the missing level).
+    all segments (a null counted as the missing level); ``means``: each numeric column's mean over all
+    segments, nulls ignored (None when every value is missing).
     """
 
     sizes: dict[int, int]
     levels: dict[str, dict[str, int]]
+    means: dict[str, float | None]
     table: DataFrame
 
 
@@ -98,17 +100,19 @@ def segment_profiles(
             levels[r["feature"]][r["level"]] = levels[r["feature"]].get(r["level"], 0) + r["count"]
     # Nulls first: a numeric row's level is null.
     rows.sort(key=lambda r: (r[0], r[3], r[4] is not None, r[4] or ""))
-    return Profiles(sizes=sizes, levels=levels, table=df.sparkSession.createDataFrame(rows, PROFILE_SCHEMA))
+    return Profiles(sizes=sizes, levels=levels, means=_overall_means(per_segment, numeric_cols),
+                    table=df.sparkSession.createDataFrame(rows, PROFILE_SCHEMA))
 
 
 def _sizes_and_numeric(df: DataFrame, segment_col: str, numeric_cols: list[str], median_fraction: float,
                        seed: int) -> list[Row]:
-    """Pass 1: per segment its size and, per numeric column, mean/median/std."""
+    """Pass 1: per segment its size and, per numeric column, mean/median/std and the count of values."""
     stats = []
     for i, name in enumerate(numeric_cols):
         value = F.col(name).cast("double")
         stats += [
             F.avg(value).alias(f"_mean{i}"),
+            F.count(value).alias(f"_present{i}"),
             # The sketch skips nulls: a customer outside the medians' sample gives it one.
             F.percentile_approx(F.when(F.col(_MEDIAN_SAMPLE_COL), value), 0.5, MEDIAN_ACCURACY).alias(f"_median{i}"),
             F.stddev_samp(value).alias(f"_std{i}"),
@@ -122,6 +126,17 @@ def _sizes_and_numeric(df: DataFrame, segment_col: str, numeric_cols: list[str],
     rows = df.coalesce(cores).select(F.col(segment_col).cast("int").alias("segment"), *numeric_cols,
                                      sample.alias(_MEDIAN_SAMPLE_COL))
     return rows.groupBy("segment").agg(F.count(F.lit(1)).alias("segment_size"), *stats).collect()
+
+
+def _overall_means(per_segment: list[Row], numeric_cols: list[str]) -> dict[str, float | None]:
+    """Each numeric column's mean over every segment, from the segments' means and counts of values."""
+    means = {}
+    for i, name in enumerate(numeric_cols):
+        # A segment without values has a null mean and adds nothing.
+        counted = [(r[f"_mean{i}"], r[f"_present{i}"]) for r in per_segment if r[f"_present{i}"]]
+        present = sum(n for _, n in counted)
+        means[name] = sum(mean * n for mean, n in counted) / present if present else None
+    return means
 
 
 def _numeric_rows(per_segment: list[Row], numeric_cols: list[str], shares: dict[int, float]) -> list[tuple]:

@@ -16,7 +16,6 @@ from custseg.drift import drift_rows, overall_verdict
 from custseg.encode import encode
 from custseg.features import FEATURES_COL, transform_features
 from custseg.frame_store import FrameStore
-from custseg.profiles import Profiles
 from custseg.publish import commit_run, stage_run_tables
 from custseg.report import publish_run_report
 from custseg.snapshot import effective_config, read_snapshot
@@ -68,7 +67,7 @@ def _score(spark: SparkSession, config: JobConfig, store: FrameStore, *, run_dat
     with timer.stage("metrics"):
         measured = outputs.measure(segmented, columns, model.features, rows=rows_segmented,
                                    settings=config.metrics, seed=config.seed)
-        drifted = _drift(segmented, model, config, measured.profiles)
+        drifted = _drift(segmented, model, config, measured)
     gates.enforce(gates.failed_gates(measured.profiles.sizes, silhouette=measured.metrics["silhouette"],
                                      drift_verdict=overall_verdict(drifted) if drifted else None,
                                      gates=config.gates), config.gates)
@@ -101,12 +100,14 @@ def _score(spark: SparkSession, config: JobConfig, store: FrameStore, *, run_dat
                              report=report)
 
 
-def _drift(segmented: DataFrame, model: model_store.SavedModel, config: JobConfig, counted: Profiles) -> list[tuple]:
+def _drift(segmented: DataFrame, model: model_store.SavedModel, config: JobConfig,
+           measured: outputs.Measurements) -> list[tuple]:
     reference = model.manifest.get("reference")
     if reference is None:
         log.info("no drift measured: model %s keeps no reference profile of its training snapshot", model.version)
         return []
-    rows = drift_rows(segmented, reference, config.drift, counted)
+    rows = drift_rows(segmented, reference, config.drift, measured.profiles,
+                      mean_error=measured.metrics["reconstruction_mse"])
     log.info("drift against the training snapshot of model %s: %s (%s)", model.version, overall_verdict(rows),
              ", ".join(f"{row[0]} {row[-1]}" for row in rows))
     return rows

@@ -105,7 +105,9 @@ def _train(spark: SparkSession, config: JobConfig, store: FrameStore, *, run_dat
     with timer.stage("metrics"):
         measured = outputs.measure(segmented, columns, features, rows=rows_segmented,
                                    settings=config.metrics, seed=config.seed)
-        reference = reference_profile(segmented, columns, measured.profiles)
+        reference = reference_profile(segmented, columns, measured.profiles,
+                                      mean_error=measured.metrics["reconstruction_mse"], rows=rows_segmented,
+                                      sample_rows=config.drift.reference_rows, seed=config.seed)
     passed = gates.enforce(gates.failed_gates(measured.profiles.sizes, silhouette=measured.metrics["silhouette"],
                                               drift_verdict=None, gates=config.gates), config.gates)
 
