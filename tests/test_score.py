@@ -93,6 +93,11 @@ def test_drift_against_the_training_snapshot_is_zero_for_itself_and_small_for_a_
     assert set(like) == {"Age", "Work_Experience", "Family_Size", "Spending_Score", "Gender", "Ever_Married",
                          "Graduated", "Profession", "Var_1", "reconstruction_error", "segment_shares"}
     assert {r.verdict for r in like.values()} == {"ok"}, like
+    # The mean reconstruction errors are those of each run date's customers.
+    mean_error = {run_date: _segments(spark, run_date).agg(F.avg("reconstruction_error")).first()[0]
+                  for run_date in (TRAINED, SCORED)}
+    error = like["reconstruction_error"]
+    assert (error.reference, error.current) == pytest.approx((mean_error[TRAINED], mean_error[SCORED]), rel=1e-9)
     same = spark.table("scoring.drift").where(F.col("run_date") == SAME_INPUT).collect()
     for row in same:
         assert (row.ks_statistic or 0.0) == 0.0 and row.psi == pytest.approx(0.0, abs=1e-12) or \
