@@ -159,6 +159,15 @@ def test_rows_kept_as_files_skip_the_duplicate_shuffle_when_no_id_repeats(spark)
     assertDataFrameEqual(as_files, flag_rows(raw, columns=COLUMNS))
 
 
+def test_the_ids_are_shuffled_into_the_shuffle_partitions_before_they_are_counted(spark):
+    # Counted where they were read, each task would hold every id it read in memory.
+    raw = io.raw_customers(spark.createDataFrame([("7", "40", "2", "Male", "B", "Low")], RAW), columns=COLUMNS,
+                           origin="test")
+    node = _repartition(quarantine._repeated_ids(raw, id_col="ID"))
+    assert node is not None and node.numPartitions() == int(spark.conf.get("spark.sql.shuffle.partitions"))
+    assert node.partitionExpressions().apply(0).references().toList().apply(0).name() == "id"
+
+
 def test_an_id_that_repeats_sends_rows_kept_as_files_through_the_duplicate_check(spark):
     # The two copies of id 7 are one id only once trimmed, as the check compares ids.
     rows = [("7", "40", "2", "Male", "B", "Low"), ("8", "45", "2", "Male", "C", "Low"),

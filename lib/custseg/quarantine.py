@@ -98,8 +98,20 @@ def _has_repeated_ids(raw: DataFrame, *, id_col: str) -> bool:
     Only the ids move through this job's shuffle. It reads the snapshot a second time: an id that
     a writer adds to the snapshot between the two reads is not seen as repeated.
     """
+    return _repeated_ids(raw, id_col=id_col).limit(1).count() > 0
+
+
+def _repeated_ids(raw: DataFrame, *, id_col: str) -> DataFrame:
+    """The ids that appear more than once in ``raw``, trimmed, with their counts.
+
+    The ids are shuffled into Spark's shuffle partitions before they are counted. Counted where
+    they were read, each task's hash map held every id it had read, nearly all of them distinct:
+    1.8 to 1.9 GB of the heap for 10M customers on 2 cores, against 0.3 to 0.4 GB with the
+    shuffle first, in 0.7 to 0.8 times the time (RESULTS.md).
+    """
     ids = raw.select(cleaning.text(F.col(id_col)).alias("id")).where(F.col("id").isNotNull())
-    return ids.groupBy("id").count().where(F.col("count") > 1).limit(1).count() > 0
+    partitions = int(raw.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    return ids.repartition(partitions, "id").groupBy("id").count().where(F.col("count") > 1)
 
 
 def _flag_duplicates(flagged: DataFrame, *, id_col: str) -> DataFrame:
